@@ -173,11 +173,11 @@ void GgufWriter::emit(Sink& sink) const {
     fn(sink);
     pos += c.n;
   };
-  for (const auto& [k, v] : kv_) {
+  for (const auto& kv : kv_) {
     tracked([&](auto& s) {
-      put_string(s, k);
-      put<std::decay_t<decltype(s)>, uint32_t>(s, static_cast<uint32_t>(v.type()));
-      put_value(s, v);
+      put_string(s, kv.first);
+      put<std::decay_t<decltype(s)>, uint32_t>(s, static_cast<uint32_t>(kv.second.type()));
+      put_value(s, kv.second);
     });
   }
   uint64_t offset = 0;

@@ -1,0 +1,12 @@
+// Every `forge` subcommand registers itself on the app through one of these.
+// A command's callback stores its exit code in `exit_code`; errors are thrown
+// (std::exception) and reported by main as one line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace forge::cli {
+
+void add_info_command(CLI::App& app, int& exit_code);
+
+}  // namespace forge::cli

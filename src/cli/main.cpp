@@ -1,0 +1,31 @@
+// `forge`: the command-line entry point. Each subcommand lives in its own
+// cmd_<name>.cpp; this file only wires them up and turns errors into a
+// one-line message and a non-zero exit code.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Forge compiles small and mid-size language models (GGUF, or Hugging Face folders) ahead of time into\n"
+      "programs specialized for one model, and runs them in an interpreter for quick use.\n\n"
+      "Examples:\n"
+      "  forge info model.gguf               what a model file holds\n"
+      "  forge info model.gguf --tensors     every tensor with its type, shape and offset\n",
+      "forge"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "forge 0.1.0");
+  int exit_code = 0;
+  forge::cli::add_info_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "forge: error: %s\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}

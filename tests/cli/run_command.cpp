@@ -1,0 +1,36 @@
+#include "run_command.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace forge::testing {
+
+CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(reinterpret_cast<uintptr_t>(&r));
+  const auto out_path = dir / ("forge_test_out_" + tag);
+  const auto err_path = dir / ("forge_test_err_" + tag);
+  std::string full = "(" + command + ") </dev/null >" + out_path.string() + " 2>" + err_path.string();
+  int status = std::system(full.c_str());
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  std::filesystem::remove(out_path);
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+std::string forge_bin() { return std::string("'") + FORGE_BIN + "'"; }
+
+}  // namespace forge::testing
