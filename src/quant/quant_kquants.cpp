@@ -376,7 +376,7 @@ void quantize_row(const float* x, BlockQ8_K* y, int64_t n) {
       continue;
     }
     const float iscale = -127.f / vmax;
-    for (int j = 0; j < kQKK; ++j) y[i].qs[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * x[j])));
+    for (int j = 0; j < kQKK; ++j) y[i].qs[j] = static_cast<int8_t>(std::min(127, nearest_int(detail::clamp_q8(iscale * x[j]))));
     for (int j = 0; j < 16; ++j) {
       int sum = 0;
       for (int l = 0; l < 16; ++l) sum += y[i].qs[16 * j + l];

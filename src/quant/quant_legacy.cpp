@@ -6,6 +6,7 @@
 
 #include "quant/fp16.h"
 #include "quant/quant.h"
+#include "quant/rounding.h"
 
 namespace forge::quant {
 namespace {
@@ -227,7 +228,7 @@ void quantize_row(const float* x, BlockQ8_0* y, int64_t n) {
     const float d = amax / 127;
     const float id = d != 0 ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
-    for (int j = 0; j < 32; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+    for (int j = 0; j < 32; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(detail::clamp_q8(x[j] * id)));
   }
 }
 float vec_dot(const BlockQ8_0* w, const BlockQ8_0* a, int64_t n) {
@@ -255,7 +256,7 @@ void quantize_row(const float* x, BlockQ8_1* y, int64_t n) {
     y[i].d = fp32_to_fp16(d);
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+      y[i].qs[j] = static_cast<int8_t>(std::roundf(detail::clamp_q8(x[j] * id)));
       sum += y[i].qs[j];
     }
     y[i].s = fp32_to_fp16(static_cast<float>(sum) * d);

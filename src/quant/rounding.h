@@ -12,4 +12,12 @@ inline int nearest_int(float x) {
   return static_cast<int>(std::nearbyint(x));
 }
 
+// A scaled value about to become an int8 level, kept in [-127, 127] (NaN -> 0).
+// For ordinary input this never changes anything; it makes subnormal or
+// infinite scales (1/d overflowing) give defined, ISA-independent levels.
+inline float clamp_q8(float v) {
+  if (!(v == v)) return 0.0f;
+  return std::fmin(std::fmax(v, -127.0f), 127.0f);
+}
+
 }  // namespace forge::quant::detail
