@@ -1,0 +1,359 @@
+#include "interp/interpreter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "quant/fp16.h"
+#include "quant/quant.h"
+
+namespace forge::interp {
+
+namespace kc = kernels::cpu;
+using model::Logits;
+
+Interpreter::Interpreter(const graph::Graph& graph, InterpreterOptions opts)
+    : graph_(graph),
+      spec_(*graph.spec),
+      opts_(opts),
+      isa_(kc::detect_isa()),
+      pool_(opts.threads > 0 ? opts.threads : ThreadPool::default_threads()) {
+  if (opts_.n_ctx <= 0) opts_.n_ctx = std::min(spec_.n_ctx_train, 4096);
+  if (opts_.max_batch <= 0) opts_.max_batch = 512;
+  info_.arch = spec_.arch;
+  info_.name = spec_.name;
+  info_.n_vocab = spec_.n_vocab;
+  info_.n_ctx = opts_.n_ctx;
+  info_.n_layers = spec_.n_layers;
+  info_.weight_bytes_per_token = spec_.weight_bytes_per_token();
+
+  for (const auto& b : graph_.buffers) {
+    const size_t rows = (&b - graph_.buffers.data()) == graph_.logits ? 1 : opts_.max_batch;
+    buffers_.emplace_back(rows * b.width);
+  }
+  const size_t k_w = static_cast<size_t>(spec_.n_head_kv) * spec_.head_dim;
+  const size_t v_w = static_cast<size_t>(spec_.n_head_kv) * spec_.head_dim_v;
+  for (int l = 0; l < spec_.n_layers; ++l) {
+    if (opts_.kv_f32) {
+      k32_.emplace_back(opts_.n_ctx * k_w);
+      v32_.emplace_back(opts_.n_ctx * v_w);
+    } else {
+      k16_.emplace_back(opts_.n_ctx * k_w);
+      v16_.emplace_back(opts_.n_ctx * v_w);
+    }
+    // theta_i = pos * base^(-2i/d) / factor_i (RoFormer; llama3 factors from rope_freqs).
+    std::vector<float> inv(spec_.rope_dims / 2);
+    for (int i = 0; i < spec_.rope_dims / 2; ++i) {
+      double f = std::pow(static_cast<double>(spec_.layers[l].rope_base), -2.0 * i / spec_.rope_dims);
+      if (!spec_.rope_freq_factors.empty()) f /= spec_.rope_freq_factors[i];
+      inv[i] = static_cast<float>(f);
+    }
+    inv_freq_.push_back(std::move(inv));
+  }
+}
+
+Interpreter::~Interpreter() = default;
+
+void Interpreter::truncate(int pos) { filled_ = std::clamp(pos, 0, filled_); }
+
+std::span<const float> Interpreter::prefill(std::span<const int32_t> tokens, int pos, Logits logits) {
+  if (tokens.empty()) throw std::invalid_argument("prefill: no tokens");
+  if (pos < 0 || pos > filled_) {
+    throw std::out_of_range("prefill at position " + std::to_string(pos) + " but the cache holds " +
+                            std::to_string(filled_) + " positions");
+  }
+  if (pos + static_cast<int64_t>(tokens.size()) > opts_.n_ctx) {
+    throw std::out_of_range("context full: " + std::to_string(pos + tokens.size()) + " positions needed, the context holds " +
+                            std::to_string(opts_.n_ctx) + " (raise --ctx)");
+  }
+  for (int32_t t : tokens) {
+    if (t < 0 || t >= spec_.n_vocab) {
+      throw std::out_of_range("token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+                              std::to_string(spec_.n_vocab - 1) + ")");
+    }
+  }
+  const int n_vocab = spec_.n_vocab;
+  if (logits == Logits::kAll) all_logits_.resize(tokens.size() * n_vocab);
+  for (size_t done = 0; done < tokens.size();) {
+    const size_t n = std::min<size_t>(opts_.max_batch, tokens.size() - done);
+    const bool last_batch = done + n == tokens.size();
+    Logits want = logits == Logits::kAll ? Logits::kAll : (last_batch ? logits : Logits::kNone);
+    run_batch(tokens.subspan(done, n), pos + static_cast<int>(done), want);
+    if (want == Logits::kAll) {
+      std::memcpy(all_logits_.data() + done * n_vocab, buf(graph_.logits), n * n_vocab * sizeof(float));
+    }
+    done += n;
+  }
+  filled_ = pos + static_cast<int>(tokens.size());
+  if (logits == Logits::kAll) return all_logits_;
+  if (logits == Logits::kLast) return {buf(graph_.logits), static_cast<size_t>(n_vocab)};
+  return {};
+}
+
+void Interpreter::run_batch(std::span<const int32_t> tokens, int pos, Logits logits) {
+  const int n = static_cast<int>(tokens.size());
+  if (logits == Logits::kAll && buffers_[graph_.logits].size() < static_cast<size_t>(n) * spec_.n_vocab) {
+    buffers_[graph_.logits].resize(static_cast<size_t>(n) * spec_.n_vocab);
+  }
+  // Tail ops (final norm, output head) run only on rows whose logits are
+  // wanted; for the last row alone, that row of the hidden state moves to row 0.
+  bool tail_started = false;
+  for (const graph::Op& op : graph_.ops) {
+    int r0 = 0, r1 = n;
+    if (op.tail) {
+      if (logits == Logits::kNone) break;
+      if (logits == Logits::kLast) {
+        if (!tail_started && n > 1) {
+          const int w = width(graph_.hidden);
+          std::memcpy(buf(graph_.hidden), buf(graph_.hidden) + static_cast<size_t>(n - 1) * w, w * sizeof(float));
+        }
+        r1 = 1;
+      }
+      tail_started = true;
+    }
+    std::visit(
+        [&](const auto& p) {
+          using P = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<P, graph::EmbedOp>) run(p, tokens);
+          else if constexpr (std::is_same_v<P, graph::NormOp> || std::is_same_v<P, graph::MatMulOp> ||
+                             std::is_same_v<P, graph::SoftcapOp>) run(p, r0, r1);
+          else if constexpr (std::is_same_v<P, graph::RopeOp> || std::is_same_v<P, graph::AttentionOp>) run(p, n, pos);
+          else run(p, n);
+        },
+        op.params);
+  }
+}
+
+void Interpreter::run(const graph::EmbedOp& op, std::span<const int32_t> tokens) {
+  const int w = width(op.out);
+  const model::WeightRef& t = *op.table;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    float* x = buf(op.out) + i * w;
+    quant::dequantize_row(t.type, t.data + static_cast<size_t>(tokens[i]) * t.row_bytes, x, w);
+    if (op.scale != 1.0f) {
+      for (int j = 0; j < w; ++j) x[j] *= op.scale;
+    }
+  }
+}
+
+void Interpreter::run(const graph::NormOp& op, int r0, int r1) {
+  const int w = width(op.in);
+  const float* weight = reinterpret_cast<const float*>(op.weight->data);
+  const float* bias = op.bias ? reinterpret_cast<const float*>(op.bias->data) : nullptr;
+  const int groups = w / op.group;
+  for (int r = r0; r < r1; ++r) {
+    for (int g = 0; g < groups; ++g) {
+      const float* x = buf(op.in) + static_cast<size_t>(r) * w + g * op.group;
+      float* y = buf(op.out) + static_cast<size_t>(r) * w + g * op.group;
+      double mean = 0.0;
+      if (op.kind == model::NormKind::kLayer) {
+        for (int j = 0; j < op.group; ++j) mean += x[j];
+        mean /= op.group;
+      }
+      double ss = 0.0;
+      for (int j = 0; j < op.group; ++j) ss += (x[j] - mean) * (x[j] - mean);
+      const float scale = static_cast<float>(1.0 / std::sqrt(ss / op.group + op.eps));
+      for (int j = 0; j < op.group; ++j) {
+        float v = static_cast<float>(x[j] - mean) * scale * (weight[j] + op.offset);
+        y[j] = bias ? v + bias[j] : v;
+      }
+    }
+  }
+}
+
+void Interpreter::run(const graph::MatMulOp& op, int r0, int r1) {
+  const int n_in = width(op.in);
+  const int batch = r1 - r0;
+  // Quantize the input rows once per activation format among the weights.
+  struct Part {
+    const model::WeightRef* w;
+    size_t act_offset;
+    size_t act_stride;
+  };
+  std::vector<Part> parts;
+  size_t act_bytes = 0;
+  for (const model::WeightRef* w : op.weights) {
+    const GgmlType at = quant::vec_dot_type(w->type);
+    bool found = false;
+    for (const Part& p : parts) {
+      if (quant::vec_dot_type(p.w->type) == at) {
+        parts.push_back({w, p.act_offset, p.act_stride});
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      const size_t stride = kc::act_row_size(w->type, n_in);
+      parts.push_back({w, act_bytes, stride});
+      act_bytes += stride * batch;
+    }
+  }
+  if (acts_.size() < act_bytes) acts_.resize(act_bytes);
+  std::vector<bool> quantized(parts.size(), false);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    bool done = false;
+    for (size_t j = 0; j < i; ++j) done |= parts[j].act_offset == parts[i].act_offset;
+    if (done) continue;
+    const Part p = parts[i];
+    pool_.parallel_for(batch, [&](int64_t b) {
+      kc::quantize_act(isa_, p.w->type, buf(op.in) + static_cast<size_t>(r0 + b) * n_in,
+                       acts_.data() + p.act_offset + b * p.act_stride, n_in);
+    });
+  }
+  // Split every weight's rows into chunks; all chunks of all weights form one
+  // parallel loop.
+  constexpr int64_t kRowsPerChunk = 16;
+  std::vector<std::pair<int, int64_t>> chunks;  // (weight index, first row)
+  for (size_t i = 0; i < parts.size(); ++i) {
+    for (int64_t r = 0; r < parts[i].w->rows; r += kRowsPerChunk) chunks.push_back({static_cast<int>(i), r});
+  }
+  pool_.parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t c) {
+    const auto [i, first] = chunks[c];
+    const Part& p = parts[i];
+    const int64_t rows = p.w->rows;
+    const int64_t last = std::min(first + kRowsPerChunk, rows);
+    float* y = buf(op.outs[i]) + static_cast<size_t>(r0) * rows;
+    kc::matvec(isa_, p.w->type, n_in, p.w->data, p.w->row_bytes, first, last, acts_.data() + p.act_offset,
+               p.act_stride, batch, y, rows);
+  });
+  for (size_t i = 0; i < op.biases.size(); ++i) {
+    if (!op.biases[i]) continue;
+    const float* bias = reinterpret_cast<const float*>(op.biases[i]->data);
+    const int64_t rows = op.weights[i]->rows;
+    for (int r = r0; r < r1; ++r) {
+      float* y = buf(op.outs[i]) + static_cast<size_t>(r) * rows;
+      for (int64_t j = 0; j < rows; ++j) y[j] += bias[j];
+    }
+  }
+}
+
+void Interpreter::run(const graph::RopeOp& op, int n, int pos) {
+  const std::vector<float>& inv = inv_freq_[op.layer];
+  const int half = spec_.rope_dims / 2;
+  const bool adjacent = spec_.rope_style == model::RopeStyle::kAdjacent;
+  const int hd = spec_.head_dim;
+  std::vector<float> cs(half), sn(half);
+  for (int t = 0; t < n; ++t) {
+    const double p = (pos + t) / static_cast<double>(spec_.rope_scale);
+    for (int i = 0; i < half; ++i) {
+      const double theta = p * inv[i];
+      cs[i] = static_cast<float>(std::cos(theta));
+      sn[i] = static_cast<float>(std::sin(theta));
+    }
+    for (int which = 0; which < 2; ++which) {
+      const int b = which == 0 ? op.q : op.k;
+      const int heads = which == 0 ? spec_.n_head : spec_.n_head_kv;
+      for (int h = 0; h < heads; ++h) {
+        float* x = buf(b) + static_cast<size_t>(t) * width(b) + h * hd;
+        for (int i = 0; i < half; ++i) {
+          const int a = adjacent ? 2 * i : i;
+          const int c = adjacent ? 2 * i + 1 : i + half;
+          const float x0 = x[a], x1 = x[c];
+          x[a] = x0 * cs[i] - x1 * sn[i];
+          x[c] = x0 * sn[i] + x1 * cs[i];
+        }
+      }
+    }
+  }
+}
+
+void Interpreter::run(const graph::AttentionOp& op, int n, int pos) {
+  const int hd = spec_.head_dim, hdv = spec_.head_dim_v;
+  const int k_w = spec_.n_head_kv * hd, v_w = spec_.n_head_kv * hdv;
+  const bool f32 = opts_.kv_f32;
+  // Append this batch's keys and values to the cache.
+  for (int t = 0; t < n; ++t) {
+    const size_t at = static_cast<size_t>(pos + t);
+    const float* k = buf(op.k) + static_cast<size_t>(t) * k_w;
+    const float* v = buf(op.v) + static_cast<size_t>(t) * v_w;
+    if (f32) {
+      std::memcpy(&k32_[op.layer][at * k_w], k, k_w * sizeof(float));
+      std::memcpy(&v32_[op.layer][at * v_w], v, v_w * sizeof(float));
+    } else {
+      for (int j = 0; j < k_w; ++j) k16_[op.layer][at * k_w + j] = quant::fp32_to_fp16(k[j]);
+      for (int j = 0; j < v_w; ++j) v16_[op.layer][at * v_w + j] = quant::fp32_to_fp16(v[j]);
+    }
+  }
+  const int group = spec_.n_head / spec_.n_head_kv;
+  const int window = spec_.layers[op.layer].sliding_window;
+  const float scale = spec_.attn_scale;
+  const float cap = spec_.attn_softcap;
+  pool_.parallel_for(static_cast<int64_t>(n) * spec_.n_head, [&](int64_t task) {
+    const int t = static_cast<int>(task / spec_.n_head);
+    const int h = static_cast<int>(task % spec_.n_head);
+    const int kvh = h / group;
+    const int p = pos + t;
+    const int start = window > 0 ? std::max(0, p - window + 1) : 0;
+    // Each task gets its own scores row: tasks of one loop never share one.
+    std::vector<float> scores(p - start + 1);
+    const float* q = buf(op.q) + static_cast<size_t>(t) * width(op.q) + h * hd;
+    float max_s = -INFINITY;
+    for (int j = start; j <= p; ++j) {
+      float s = 0.0f;
+      if (f32) {
+        const float* k = &k32_[op.layer][static_cast<size_t>(j) * k_w + kvh * hd];
+        for (int d = 0; d < hd; ++d) s += q[d] * k[d];
+      } else {
+        const uint16_t* k = &k16_[op.layer][static_cast<size_t>(j) * k_w + kvh * hd];
+        for (int d = 0; d < hd; ++d) s += q[d] * quant::fp16_to_fp32(k[d]);
+      }
+      s *= scale;
+      if (cap > 0.0f) s = cap * std::tanh(s / cap);
+      scores[j - start] = s;
+      max_s = std::max(max_s, s);
+    }
+    double sum = 0.0;
+    for (float& s : scores) {
+      s = std::exp(s - max_s);
+      sum += s;
+    }
+    const float inv_sum = static_cast<float>(1.0 / sum);
+    float* out = buf(op.out) + static_cast<size_t>(t) * width(op.out) + h * hdv;
+    std::fill(out, out + hdv, 0.0f);
+    for (int j = start; j <= p; ++j) {
+      const float w = scores[j - start] * inv_sum;
+      if (f32) {
+        const float* v = &v32_[op.layer][static_cast<size_t>(j) * v_w + kvh * hdv];
+        for (int d = 0; d < hdv; ++d) out[d] += w * v[d];
+      } else {
+        const uint16_t* v = &v16_[op.layer][static_cast<size_t>(j) * v_w + kvh * hdv];
+        for (int d = 0; d < hdv; ++d) out[d] += w * quant::fp16_to_fp32(v[d]);
+      }
+    }
+  });
+}
+
+void Interpreter::run(const graph::GluOp& op, int n) {
+  const size_t count = static_cast<size_t>(n) * width(op.gate);
+  float* g = buf(op.gate);
+  const float* u = buf(op.up);
+  if (op.act == model::Activation::kSilu) {
+    for (size_t i = 0; i < count; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  } else {
+    // GELU, tanh approximation (Hendrycks & Gimpel): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    const float k = 0.7978845608028654f;
+    for (size_t i = 0; i < count; ++i) {
+      const float x = g[i];
+      g[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x))) * u[i];
+    }
+  }
+}
+
+void Interpreter::run(const graph::AddOp& op, int n) {
+  const size_t count = static_cast<size_t>(n) * width(op.dst);
+  float* d = buf(op.dst);
+  const float* s = buf(op.src);
+  for (size_t i = 0; i < count; ++i) d[i] += s[i];
+}
+
+void Interpreter::run(const graph::SoftcapOp& op, int r0, int r1) {
+  const int w = width(op.buf);
+  for (size_t i = static_cast<size_t>(r0) * w; i < static_cast<size_t>(r1) * w; ++i) {
+    float& x = buf(op.buf)[i];
+    x = op.cap * std::tanh(x / op.cap);
+  }
+}
+
+}  // namespace forge::interp
