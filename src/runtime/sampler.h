@@ -1,0 +1,81 @@
+// Picks the next token from a model's logits (DESIGN.md, runtime layer).
+//
+// The chain, in llama.cpp's default order:
+//   logit bias -> penalties (repetition, frequency, presence over the last N accepted tokens)
+//   -> top-k -> typical-p -> top-p -> min-p -> temperature -> seeded draw.
+// Each truncation filter sees the probabilities (softmax at temperature 1) of the tokens the
+// previous filters left, so e.g. top-p after top-k measures mass among the k survivors only.
+// Temperature <= 0 is greedy: the plain argmax after bias and penalties, the truncation
+// filters not applied (typical-p alone of them could have removed the most likely token).
+//
+// Ties are broken towards the lowest token id everywhere (argmax, top-k, the sort the filters
+// use), and the draw walks the survivors in a fixed order, so a seed reproduces the same tokens
+// on every platform, up to last-ulp differences of the C library's exp/log.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <random>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/sampler_logprobs.h"
+#include "runtime/sampler_params.h"
+
+namespace forge::runtime {
+
+struct TokenCandidate {
+  int32_t id;
+  float logit;
+};
+
+class Sampler {
+ public:
+  // Validates params (std::invalid_argument), also that every logit_bias id is < vocab_size.
+  Sampler(SamplingParams params, int32_t vocab_size);
+
+  // The next token. Does not record it: call accept() with the token you keep.
+  // Throws std::invalid_argument if logits.size() != vocab_size, std::runtime_error if a logit
+  // is NaN or +infinity or if every token is banned (-infinity).
+  int32_t sample(std::span<const float> logits);
+
+  // The tokens the draw would choose from, with their final logits (after bias, penalties,
+  // filters and temperature); for greedy, the one argmax token. For tests and debugging.
+  std::vector<TokenCandidate> survivors(std::span<const float> logits) const;
+
+  // OpenAI logprobs of `chosen` and the top_n alternatives: see sampler_logprobs.h for what they are.
+  TokenLogprobs logprobs(std::span<const float> logits, int32_t chosen, int32_t top_n) const {
+    return token_logprobs(logits, params_.logit_bias, chosen, top_n);
+  }
+
+  // Records a token for the penalties: prompt tokens too. Throws std::invalid_argument if the
+  // id is outside the vocabulary.
+  void accept(int32_t token);
+
+  // Forgets the accepted tokens and restarts the random sequence from the seed.
+  void reset();
+
+  const SamplingParams& params() const { return params_; }
+  int32_t vocab_size() const { return vocab_size_; }
+  uint64_t seed() const { return seed_; }
+
+ private:
+  // Fills `out` with the survivors; see survivors().
+  void filter_into(std::span<const float> logits, std::vector<TokenCandidate>& out) const;
+  void apply_penalties(std::vector<TokenCandidate>& cands) const;
+  // A uniform double in [0, 1) from the top 53 bits of one raw engine output (portable, unlike
+  // std::uniform_real_distribution whose algorithm each standard library picks).
+  double next_uniform();
+
+  SamplingParams params_;
+  int32_t vocab_size_;
+  uint64_t seed_;
+  std::mt19937_64 rng_;
+  std::deque<int32_t> window_;                   // accepted tokens the penalties see, oldest first
+  std::unordered_map<int32_t, int32_t> counts_;  // occurrences of each token in window_
+  std::vector<TokenCandidate> scratch_;          // reused by sample() to avoid a vocab-sized allocation per token
+  std::vector<double> weights_;
+};
+
+}  // namespace forge::runtime
