@@ -68,13 +68,27 @@ class Lexer {
   }
 
  private:
+  // Tokens are located in increasing order, so a forward-moving cursor keeps
+  // this linear even for a template that is one long line.
   void locate(size_t pos, Token& t) const {
-    const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), pos);
-    const size_t line_index = static_cast<size_t>(it - line_starts_.begin()) - 1;
-    t.line = static_cast<int>(line_index) + 1;
-    t.column = static_cast<int>(codepoint_count(
-                   std::string_view(src_).substr(line_starts_[line_index], pos - line_starts_[line_index]))) +
-               1;
+    if (pos < cursor_pos_) {
+      const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), pos);
+      const size_t line_index = static_cast<size_t>(it - line_starts_.begin()) - 1;
+      cursor_pos_ = line_starts_[line_index];
+      cursor_line_ = static_cast<int>(line_index) + 1;
+      cursor_column_ = 1;
+    }
+    for (; cursor_pos_ < pos && cursor_pos_ < src_.size(); ++cursor_pos_) {
+      const auto c = static_cast<unsigned char>(src_[cursor_pos_]);
+      if (c == '\n') {
+        ++cursor_line_;
+        cursor_column_ = 1;
+      } else if ((c & 0xC0) != 0x80) {
+        ++cursor_column_;  // count code points, not bytes
+      }
+    }
+    t.line = cursor_line_;
+    t.column = cursor_column_;
   }
 
   [[noreturn]] void fail(size_t pos, const std::string& message) const {
@@ -344,6 +358,9 @@ class Lexer {
   LexOptions opt_;
   std::vector<size_t> line_starts_;
   std::vector<Token> tokens_;
+  mutable size_t cursor_pos_ = 0;
+  mutable int cursor_line_ = 1;
+  mutable int cursor_column_ = 1;
 };
 
 }  // namespace
