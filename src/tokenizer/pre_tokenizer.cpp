@@ -153,7 +153,7 @@ void PreTokenizer::apply(std::vector<Piece>& pieces) const {
       case PreTokenizerStep::Kind::ByteLevel: {
         if (st.add_prefix_space)
           for (auto& p : pieces)
-            if (p.text.empty() || p.text[0] != ' ') p.text.insert(0, " ");
+            if (p.text.empty() || p.text[0] != ' ') p.text = " " + p.text;
         if (st.regex)
           split_each(pieces, SplitBehavior::Isolated, false, [&](const std::string& s) { return st.regex->find_all(s); });
         const ByteLevelMap& map = byte_level_map();

@@ -24,8 +24,11 @@ std::string StreamDecoder::emit(bool final) {
     if (utf8::incomplete_tail_length(raw) > 0) return "";
   }
   std::string text = tok_->decode_window(pending_, skip_special_, at_start_);
+  // Once a token has gone through the decoders, the output has begun (even
+  // when that token's text was all stripped away).
+  for (int32_t id : pending_)
+    if (tok_->valid_id(id) && !(skip_special_ && tok_->is_control(id))) at_start_ = false;
   pending_.clear();
-  if (!text.empty()) at_start_ = false;
   return text;
 }
 

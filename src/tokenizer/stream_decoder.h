@@ -25,7 +25,7 @@ class StreamDecoder {
   const Tokenizer* tok_;
   bool skip_special_;
   std::vector<int32_t> pending_;
-  bool at_start_ = true;  // nothing emitted yet
+  bool at_start_ = true;  // no token decoded yet
 };
 
 }  // namespace forge

@@ -17,8 +17,23 @@ struct Node {
 };
 
 enum class ExprKind {
-  literal, name, list, dict, attr, item, slice, call, filter, test, unary, binary, compare,
-  logical_and, logical_or, logical_not, cond,
+  literal,
+  name,
+  list,
+  dict,
+  attr,
+  item,
+  slice,
+  call,
+  filter,
+  test,
+  unary,
+  binary,
+  compare,
+  logical_and,
+  logical_or,
+  logical_not,
+  cond,
 };
 
 struct Expr : Node {
@@ -106,7 +121,18 @@ struct CondExpr : Expr {  // then if condition else otherwise
 };
 
 enum class StmtKind {
-  text, output, if_, for_, set, set_block, macro, call_block, filter_block, with, break_, continue_,
+  text,
+  output,
+  if_,
+  for_,
+  set,
+  set_block,
+  macro,
+  call_block,
+  filter_block,
+  with,
+  break_,
+  continue_,
 };
 
 struct Stmt : Node {

@@ -35,17 +35,18 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
 
 const DefaultChatTemplate& default_chat_template_for(std::string_view architecture, bool* exact) {
   std::string arch(architecture);
-  std::transform(arch.begin(), arch.end(), arch.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(arch.begin(), arch.end(), arch.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   struct Alias {
     std::string_view arch;
     std::string_view name;
   };
   static constexpr Alias kAliases[] = {
-      {"chatml", "chatml"},   {"qwen", "chatml"},     {"qwen2", "chatml"},   {"qwen2moe", "chatml"},
-      {"qwen3", "chatml"},    {"qwen3moe", "chatml"}, {"smollm", "chatml"},  {"smollm2", "chatml"},
-      {"smollm3", "chatml"},  {"llama3", "llama3"},   {"llama", "llama3"},   {"gemma", "gemma"},
-      {"gemma2", "gemma"},    {"gemma3", "gemma"},    {"gemma3n", "gemma"},  {"phi3", "phi3"},
-      {"phi-3", "phi3"},      {"mistral", "mistral"}, {"mixtral", "mistral"}, {"mistral3", "mistral"},
+      {"chatml", "chatml"},  {"qwen", "chatml"},     {"qwen2", "chatml"},    {"qwen2moe", "chatml"},
+      {"qwen3", "chatml"},   {"qwen3moe", "chatml"}, {"smollm", "chatml"},   {"smollm2", "chatml"},
+      {"smollm3", "chatml"}, {"llama3", "llama3"},   {"llama", "llama3"},    {"gemma", "gemma"},
+      {"gemma2", "gemma"},   {"gemma3", "gemma"},    {"gemma3n", "gemma"},   {"phi3", "phi3"},
+      {"phi-3", "phi3"},     {"mistral", "mistral"}, {"mixtral", "mistral"}, {"mistral3", "mistral"},
   };
   std::string_view name = "chatml";
   bool known = false;
@@ -75,8 +76,7 @@ ChatTemplateChoice choose_chat_template(const std::optional<std::string>& model_
   choice.is_fallback = true;
   choice.note = "the model has no chat template; using the built-in '" + std::string(t.name) + "' template (" +
                 std::string(t.description) + ")";
-  if (!exact)
-    choice.note += ", because architecture '" + std::string(architecture) + "' has no default of its own";
+  if (!exact) choice.note += ", because architecture '" + std::string(architecture) + "' has no default of its own";
   return choice;
 }
 

@@ -19,8 +19,7 @@ std::string undefined_hint(const Value& v) {
   return hint.empty() ? "value is undefined" : hint;
 }
 
-Value checked_int(long double exact, int64_t result, bool overflow) {
-  (void)exact;
+Value checked_int(int64_t result, bool overflow) {
   if (overflow) throw TemplateError("integer overflow (the engine's integers are 64-bit)");
   return Value(result);
 }
@@ -51,7 +50,9 @@ struct Evaluator::Scope {
   ScopePtr parent;
 };
 
-void fail_undefined(const Value& v) { throw TemplateError(undefined_hint(v)); }
+void fail_undefined(const Value& v) {
+  throw TemplateError(undefined_hint(v));
+}
 
 int64_t to_index(const Value& v, const char* what) {
   if (v.is_int() || v.is_bool()) return v.int_like();
@@ -96,8 +97,8 @@ void Evaluator::append(std::string& out, std::string_view text) const {
 
 void Evaluator::check_string(size_t bytes) const {
   if (bytes > options_.limits.max_output_bytes)
-    throw TemplateError("rendered text would exceed the limit of " +
-                        std::to_string(options_.limits.max_output_bytes) + " bytes");
+    throw TemplateError("rendered text would exceed the limit of " + std::to_string(options_.limits.max_output_bytes) +
+                        " bytes");
 }
 
 void Evaluator::check_list(size_t items) const {
@@ -310,8 +311,8 @@ Value Evaluator::make_macro(const std::string& name, const std::vector<MacroPara
   fn->call = [this, home, param_list, macro_body, name](const CallArgs& args, Evaluator&) -> Value {
     count_step();
     if (call_depth_ >= options_.limits.max_call_depth)
-      throw TemplateError("macro '" + name + "' nested deeper than " +
-                          std::to_string(options_.limits.max_call_depth) + " calls (infinite recursion?)");
+      throw TemplateError("macro '" + name + "' nested deeper than " + std::to_string(options_.limits.max_call_depth) +
+                          " calls (infinite recursion?)");
     struct CallGuard {
       explicit CallGuard(int& d) : depth(d) { ++depth; }
       ~CallGuard() { --depth; }
@@ -323,16 +324,21 @@ Value Evaluator::make_macro(const std::string& name, const std::vector<MacroPara
     const auto& ps = *param_list;
     Array varargs;
     for (size_t k = 0; k < args.positional.size(); ++k) {
-      if (k < ps.size()) frame->vars[ps[k].name] = args.positional[k];
-      else varargs.push_back(args.positional[k]);
+      if (k < ps.size())
+        frame->vars[ps[k].name] = args.positional[k];
+      else
+        varargs.push_back(args.positional[k]);
     }
     Dict kwargs;
     for (const auto& [key, v] : args.named) {
       bool is_param = false;
       for (const auto& p : ps) is_param = is_param || p.name == key;
-      if (is_param) frame->vars[key] = v;
-      else if (key == "caller") frame->vars["caller"] = v;
-      else kwargs.set(key, v);
+      if (is_param)
+        frame->vars[key] = v;
+      else if (key == "caller")
+        frame->vars["caller"] = v;
+      else
+        kwargs.set(key, v);
     }
     for (const auto& p : ps) {
       if (frame->vars.count(p.name)) continue;
@@ -392,8 +398,7 @@ Value Evaluator::eval_inner(const Expr& e, const ScopePtr& scope) {
       Dict dict;
       for (const auto& [k, v] : d.items) {
         const Value key = eval(*k, scope);
-        if (!key.is_string())
-          throw TemplateError("dict keys must be strings here, not '" + type_name(key) + "'");
+        if (!key.is_string()) throw TemplateError("dict keys must be strings here, not '" + type_name(key) + "'");
         dict.set(key.as_string(), eval(*v, scope));
       }
       return make_dict(std::move(dict));
@@ -429,7 +434,8 @@ Value Evaluator::eval_inner(const Expr& e, const ScopePtr& scope) {
       const auto& u = static_cast<const UnaryExpr&>(e);
       const Value v = eval(*u.operand, scope);
       if (v.is_undefined()) fail_undefined(v);
-      if (!v.is_number()) throw TemplateError(std::string("bad operand type for unary ") + u.op + ": '" + type_name(v) + "'");
+      if (!v.is_number())
+        throw TemplateError(std::string("bad operand type for unary ") + u.op + ": '" + type_name(v) + "'");
       if (u.op == '+') return v.is_bool() ? Value(v.int_like()) : v;
       if (v.is_float()) return Value(-v.as_float());
       if (v.int_like() == std::numeric_limits<int64_t>::min()) throw TemplateError("integer overflow");
@@ -464,8 +470,10 @@ Value Evaluator::eval_inner(const Expr& e, const ScopePtr& scope) {
       for (const auto& [op, expr] : c.rest) {
         Value right = eval(*expr, scope);
         bool ok = false;
-        if (op == "==") ok = values_equal(left, right);
-        else if (op == "!=") ok = !values_equal(left, right);
+        if (op == "==")
+          ok = values_equal(left, right);
+        else if (op == "!=")
+          ok = !values_equal(left, right);
         else if (op == "in" || op == "notin") {
           CallArgs args;
           args.positional.push_back(right);
@@ -494,15 +502,14 @@ Value Evaluator::eval_binary(const std::string& op, const Value& a, const Value&
   if (a.is_undefined()) fail_undefined(a);
   if (b.is_undefined()) fail_undefined(b);
   auto unsupported = [&]() -> TemplateError {
-    return TemplateError("unsupported operand types for " + op + ": '" + type_name(a) + "' and '" +
-                         type_name(b) + "'");
+    return TemplateError("unsupported operand types for " + op + ": '" + type_name(a) + "' and '" + type_name(b) + "'");
   };
   const bool ints = (a.is_int() || a.is_bool()) && (b.is_int() || b.is_bool());
   const bool nums = a.is_number() && b.is_number();
   if (op == "+") {
     if (ints) {
       int64_t r = 0;
-      return checked_int(0, r, __builtin_add_overflow(a.int_like(), b.int_like(), &r));
+      return checked_int(r, __builtin_add_overflow(a.int_like(), b.int_like(), &r));
     }
     if (nums) return Value(a.number() + b.number());
     if (a.is_string() && b.is_string()) {
@@ -520,7 +527,7 @@ Value Evaluator::eval_binary(const std::string& op, const Value& a, const Value&
   if (op == "-") {
     if (ints) {
       int64_t r = 0;
-      return checked_int(0, r, __builtin_sub_overflow(a.int_like(), b.int_like(), &r));
+      return checked_int(r, __builtin_sub_overflow(a.int_like(), b.int_like(), &r));
     }
     if (nums) return Value(a.number() - b.number());
     throw unsupported();
@@ -528,7 +535,7 @@ Value Evaluator::eval_binary(const std::string& op, const Value& a, const Value&
   if (op == "*") {
     if (ints) {
       int64_t r = 0;
-      return checked_int(0, r, __builtin_mul_overflow(a.int_like(), b.int_like(), &r));
+      return checked_int(r, __builtin_mul_overflow(a.int_like(), b.int_like(), &r));
     }
     if (nums) return Value(a.number() * b.number());
     const Value* seq = a.is_string() || a.is_array() ? &a : (b.is_string() || b.is_array() ? &b : nullptr);
@@ -572,8 +579,10 @@ Value Evaluator::eval_binary(const std::string& op, const Value& a, const Value&
   if (op == "%") {
     if (a.is_string()) {
       CallArgs args;
-      if (b.is_array()) args.positional = b.as_array();
-      else args.positional.push_back(b);
+      if (b.is_array())
+        args.positional = b.as_array();
+      else
+        args.positional.push_back(b);
       return apply_filter("format", a, args);
     }
     if (!nums) throw unsupported();

@@ -18,10 +18,10 @@
 namespace forge::jinja {
 
 struct RenderLimits {
-  size_t max_output_bytes = 1 << 20;     // any rendered text or string value
-  int max_call_depth = 64;               // nested macro calls (recursion)
-  uint64_t max_steps = 10'000'000;       // loop iterations + macro calls, whole render
-  size_t max_list_items = 1'000'000;     // any list built by the template (range, +, *)
+  size_t max_output_bytes = 1 << 20;  // any rendered text or string value
+  int max_call_depth = 64;            // nested macro calls (recursion)
+  uint64_t max_steps = 10'000'000;    // loop iterations + macro calls, whole render
+  size_t max_list_items = 1'000'000;  // any list built by the template (range, +, *)
 };
 
 // Gives the local wall-clock time for strftime_now(); tests pin it.

@@ -28,8 +28,10 @@ Value attribute_path(Evaluator& ev, const Value& item, const std::string& path) 
   while (true) {
     const size_t dot = path.find('.', start);
     const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-    current = numeric ? ev.get_item(current, Value(static_cast<int64_t>(std::stoll(part)))) : ev.get_item(current, Value(part));
+    const bool numeric =
+        !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    current = numeric ? ev.get_item(current, Value(static_cast<int64_t>(std::stoll(part))))
+                      : ev.get_item(current, Value(part));
     if (dot == std::string::npos) return current;
     start = dot + 1;
   }
@@ -44,12 +46,23 @@ std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -85,7 +98,8 @@ std::optional<int64_t> parse_int(std::string text, int base) {
 std::string percent_format(const std::string& fmt, const CallArgs& args) {
   std::string out;
   size_t next_arg = 0;
-  const Dict* mapping = args.positional.size() == 1 && args.positional[0].is_dict() ? &args.positional[0].as_dict() : nullptr;
+  const Dict* mapping =
+      args.positional.size() == 1 && args.positional[0].is_dict() ? &args.positional[0].as_dict() : nullptr;
   for (size_t i = 0; i < fmt.size(); ++i) {
     if (fmt[i] != '%') {
       out.push_back(fmt[i]);
@@ -105,7 +119,8 @@ std::string percent_format(const std::string& fmt, const CallArgs& args) {
       i = close + 1;
     }
     std::string spec = "%";
-    while (i < fmt.size() && std::string_view("-+ #0123456789.").find(fmt[i]) != std::string_view::npos) spec.push_back(fmt[i++]);
+    while (i < fmt.size() && std::string_view("-+ #0123456789.").find(fmt[i]) != std::string_view::npos)
+      spec.push_back(fmt[i++]);
     if (i >= fmt.size()) throw TemplateError("format: incomplete format");
     const char conv = fmt[i];
     if (arg == nullptr) {
@@ -114,7 +129,8 @@ std::string percent_format(const std::string& fmt, const CallArgs& args) {
     }
     char buf[512];
     switch (conv) {
-      case 's': case 'r': {
+      case 's':
+      case 'r': {
         const std::string s = conv == 's' ? to_str(*arg) : repr(*arg);
         if (spec == "%") {
           out += s;
@@ -124,15 +140,26 @@ std::string percent_format(const std::string& fmt, const CallArgs& args) {
         }
         break;
       }
-      case 'd': case 'i': case 'x': case 'X': case 'o': {
-        if (!arg->is_number()) throw TemplateError("format: %" + std::string(1, conv) + " needs a number, not '" + type_name(*arg) + "'");
+      case 'd':
+      case 'i':
+      case 'x':
+      case 'X':
+      case 'o': {
+        if (!arg->is_number())
+          throw TemplateError("format: %" + std::string(1, conv) + " needs a number, not '" + type_name(*arg) + "'");
         const long long v = arg->is_float() ? static_cast<long long>(arg->as_float()) : arg->int_like();
         std::snprintf(buf, sizeof buf, (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(), v);
         out += buf;
         break;
       }
-      case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
-        if (!arg->is_number()) throw TemplateError("format: %" + std::string(1, conv) + " needs a number, not '" + type_name(*arg) + "'");
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G': {
+        if (!arg->is_number())
+          throw TemplateError("format: %" + std::string(1, conv) + " needs a number, not '" + type_name(*arg) + "'");
         std::snprintf(buf, sizeof buf, (spec + conv).c_str(), arg->number());
         out += buf;
         break;
@@ -185,7 +212,9 @@ std::string indent_text(const std::string& text, const std::string& indention, b
 
 }  // namespace
 
-std::string python_percent_format(const std::string& fmt, const CallArgs& args) { return percent_format(fmt, args); }
+std::string python_percent_format(const std::string& fmt, const CallArgs& args) {
+  return percent_format(fmt, args);
+}
 
 Value Evaluator::apply_filter(const std::string& name, const Value& v, const CallArgs& args) {
   const ArgReader a(args, "filter '" + name + "'");
@@ -244,8 +273,10 @@ Value Evaluator::apply_filter(const std::string& name, const Value& v, const Cal
   if (name == "indent") {
     std::string indention;
     const Value width = a.value(0, "width", Value(4));
-    if (width.is_string()) indention = width.as_string();
-    else indention = std::string(static_cast<size_t>(std::clamp<int64_t>(to_index(width, "indent width"), 0, 1024)), ' ');
+    if (width.is_string())
+      indention = width.as_string();
+    else
+      indention = std::string(static_cast<size_t>(std::clamp<int64_t>(to_index(width, "indent width"), 0, 1024)), ' ');
     std::string out = indent_text(need_string(), indention, a.boolean(1, "first", false), a.boolean(2, "blank", false));
     check_string(out.size());
     return Value(std::move(out));
@@ -308,10 +339,14 @@ Value Evaluator::apply_filter(const std::string& name, const Value& v, const Cal
     const double scale = std::pow(10.0, static_cast<double>(precision));
     const double x = v.number() * scale;
     double r = 0;
-    if (method == "common") r = std::nearbyint(x);  // Python's round(): half to even
-    else if (method == "ceil") r = std::ceil(x);
-    else if (method == "floor") r = std::floor(x);
-    else throw TemplateError("filter 'round': method must be common, ceil or floor");
+    if (method == "common")
+      r = std::nearbyint(x);  // Python's round(): half to even
+    else if (method == "ceil")
+      r = std::ceil(x);
+    else if (method == "floor")
+      r = std::floor(x);
+    else
+      throw TemplateError("filter 'round': method must be common, ceil or floor");
     return Value(r / scale);
   }
   if (name == "items") {
@@ -407,11 +442,10 @@ Value Evaluator::apply_filter(const std::string& name, const Value& v, const Cal
     const auto attribute = a.optional_string(0, "attribute");
     Value total = a.value(1, "start", Value(0));
     for (const Value& item : iterate(v)) {
-      CallArgs none;
-      (void)none;
       const Value x = attribute ? attribute_path(*this, item, *attribute) : item;
       if (!total.is_number() || !x.is_number()) throw TemplateError("filter 'sum' needs numbers");
-      if (total.is_float() || x.is_float()) total = Value(total.number() + x.number());
+      if (total.is_float() || x.is_float())
+        total = Value(total.number() + x.number());
       else {
         int64_t r = 0;
         if (__builtin_add_overflow(total.int_like(), x.int_like(), &r)) throw TemplateError("integer overflow");
@@ -452,12 +486,14 @@ Value Evaluator::apply_filter(const std::string& name, const Value& v, const Cal
     }
     std::optional<std::string> test;
     if (next < args.positional.size()) {
-      if (!args.positional[next].is_string()) throw TemplateError("filter '" + name + "': the test name must be a string");
+      if (!args.positional[next].is_string())
+        throw TemplateError("filter '" + name + "': the test name must be a string");
       test = args.positional[next].as_string();
       ++next;
     }
     CallArgs test_args;
-    test_args.positional.assign(args.positional.begin() + static_cast<long>(std::min(next, args.positional.size())), args.positional.end());
+    test_args.positional.assign(args.positional.begin() + static_cast<long>(std::min(next, args.positional.size())),
+                                args.positional.end());
     test_args.named = args.named;
     Array out;
     for (const Value& item : iterate(v)) {
@@ -485,13 +521,13 @@ bool Evaluator::apply_test(const std::string& name, const Value& v, const CallAr
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_dict();
   // jinja2's Undefined has __iter__, __len__ and __getitem__: it passes these.
-  if (name == "iterable" || name == "sequence")
-    return v.is_array() || v.is_dict() || v.is_string() || v.is_undefined();
+  if (name == "iterable" || name == "sequence") return v.is_array() || v.is_dict() || v.is_string() || v.is_undefined();
   if (name == "callable") return v.is_function() || v.is_undefined();
   if (name == "escaped") return false;
   if (name == "sameas") {
     const Value& other = a.required(0, "other");
-    if (v.is_none() || v.is_bool() || v.is_undefined()) return values_equal(v, other) && type_name(v) == type_name(other);
+    if (v.is_none() || v.is_bool() || v.is_undefined())
+      return values_equal(v, other) && type_name(v) == type_name(other);
     if (v.is_namespace() && other.is_namespace()) return v.as_namespace() == other.as_namespace();
     return false;
   }
@@ -519,7 +555,8 @@ bool Evaluator::apply_test(const std::string& name, const Value& v, const CallAr
   }
   if (name == "odd" || name == "even" || name == "divisibleby") {
     if (v.is_undefined()) fail_undefined(v);
-    if (!v.is_int() && !v.is_bool()) throw TemplateError("test '" + name + "' needs an integer, not '" + type_name(v) + "'");
+    if (!v.is_int() && !v.is_bool())
+      throw TemplateError("test '" + name + "' needs an integer, not '" + type_name(v) + "'");
     if (name == "odd") return v.int_like() % 2 != 0;
     if (name == "even") return v.int_like() % 2 == 0;
     const int64_t d = a.integer(0, "num", 0);

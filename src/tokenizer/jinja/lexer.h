@@ -17,10 +17,10 @@ enum class TokenKind {
   block_begin,  // {%
   block_end,    // %}
   name,
-  string,       // value already unescaped
+  string,  // value already unescaped
   integer,
   floating,
-  op,           // punctuation and operators: + - * / // % ** ~ == != < <= > >= = . : | , ( ) [ ] { }
+  op,  // punctuation and operators: + - * / // % ** ~ == != < <= > >= = . : | , ( ) [ ] { }
   eof,
 };
 

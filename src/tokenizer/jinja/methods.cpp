@@ -13,17 +13,16 @@ namespace forge::jinja {
 namespace {
 
 constexpr std::array<std::string_view, 25> kStringMethods = {
-    "startswith", "endswith", "strip",   "lstrip",  "rstrip",     "split",      "rsplit",
-    "upper",      "lower",    "title",   "capitalize", "replace", "find",       "rfind",
-    "count",      "join",     "format",  "isdigit", "isalpha",    "isalnum",    "isspace",
-    "islower",    "isupper",  "splitlines", "removeprefix"};
+    "startswith", "endswith",   "strip",   "lstrip",  "rstrip",  "split",      "rsplit",      "upper",  "lower",
+    "title",      "capitalize", "replace", "find",    "rfind",   "count",      "join",        "format", "isdigit",
+    "isalpha",    "isalnum",    "isspace", "islower", "isupper", "splitlines", "removeprefix"};
 constexpr std::array<std::string_view, 4> kMoreStringMethods = {"removesuffix", "index", "swapcase", "casefold"};
 constexpr std::array<std::string_view, 4> kDictMethods = {"items", "keys", "values", "get"};
 constexpr std::array<std::string_view, 2> kListMethods = {"index", "count"};
 // Methods that would modify a value: transformers renders with jinja2's
 // ImmutableSandboxedEnvironment, which refuses them, and so do we.
 constexpr std::array<std::string_view, 5> kRefusedDictMethods = {"pop", "popitem", "update", "setdefault", "clear"};
-constexpr std::array<std::string_view, 8> kRefusedListMethods = {"append", "extend", "insert", "pop",
+constexpr std::array<std::string_view, 8> kRefusedListMethods = {"append", "extend", "insert",  "pop",
                                                                  "remove", "sort",   "reverse", "clear"};
 
 template <size_t N>
@@ -37,8 +36,10 @@ std::string python_str_format(Evaluator& ev, const std::string& fmt, const CallA
   for (size_t i = 0; i < fmt.size(); ++i) {
     const char c = fmt[i];
     if (c == '}') {
-      if (i + 1 < fmt.size() && fmt[i + 1] == '}') ++i;
-      else throw TemplateError("str.format: single '}' in format string");
+      if (i + 1 < fmt.size() && fmt[i + 1] == '}')
+        ++i;
+      else
+        throw TemplateError("str.format: single '}' in format string");
       out.push_back('}');
       continue;
     }
@@ -93,13 +94,16 @@ Value string_method(Evaluator& ev, const std::string& s, const std::string& name
   if (name == "startswith" || name == "endswith") {
     const Value& what = a.required(0, "prefix");
     std::vector<std::string> options;
-    if (what.is_string()) options.push_back(what.as_string());
+    if (what.is_string())
+      options.push_back(what.as_string());
     else if (what.is_array())
       for (const Value& w : what.as_array()) {
         if (!w.is_string()) throw TemplateError("str." + name + "(): tuple items must be strings");
         options.push_back(w.as_string());
       }
-    else throw TemplateError("str." + name + "(): argument must be a string or tuple of strings, not '" + type_name(what) + "'");
+    else
+      throw TemplateError("str." + name + "(): argument must be a string or tuple of strings, not '" + type_name(what) +
+                          "'");
     std::string_view text = s;
     if (a.has(1, "start") || a.has(2, "end")) {
       const std::u32string cps = decode_utf8(s);
@@ -107,9 +111,11 @@ Value string_method(Evaluator& ev, const std::string& s, const std::string& name
       auto fix = [&](int64_t x) { return std::clamp<int64_t>(x < 0 ? x + len : x, 0, len); };
       const int64_t start = fix(a.integer(1, "start", 0));
       const int64_t end = fix(a.integer(2, "end", len));
-      const std::string sub = end > start ? encode_utf8(cps.substr(static_cast<size_t>(start), static_cast<size_t>(end - start))) : "";
+      const std::string sub =
+          end > start ? encode_utf8(cps.substr(static_cast<size_t>(start), static_cast<size_t>(end - start))) : "";
       for (const auto& o : options) {
-        if (name == "startswith" ? sub.rfind(o, 0) == 0 : (sub.size() >= o.size() && sub.compare(sub.size() - o.size(), o.size(), o) == 0))
+        if (name == "startswith" ? sub.rfind(o, 0) == 0
+                                 : (sub.size() >= o.size() && sub.compare(sub.size() - o.size(), o.size(), o) == 0))
           return Value(true);
       }
       return Value(false);
@@ -127,7 +133,8 @@ Value string_method(Evaluator& ev, const std::string& s, const std::string& name
     auto sep = a.optional_string(0, "sep");
     if (sep && sep->empty()) throw TemplateError("str." + name + "(): empty separator");
     Array parts;
-    for (auto& part : py_split(s, sep, a.integer(1, "maxsplit", -1), name == "rsplit")) parts.emplace_back(std::move(part));
+    for (auto& part : py_split(s, sep, a.integer(1, "maxsplit", -1), name == "rsplit"))
+      parts.emplace_back(std::move(part));
     ev.check_list(parts.size());
     return make_array(std::move(parts));
   }
@@ -276,7 +283,8 @@ Value call_global(Evaluator& ev, const std::string& name, const CallArgs& args) 
   }
   if (name == "range") {
     for (const Value& p : args.positional)
-      if (!p.is_int() && !p.is_bool()) throw TemplateError("range(): arguments must be integers, not '" + type_name(p) + "'");
+      if (!p.is_int() && !p.is_bool())
+        throw TemplateError("range(): arguments must be integers, not '" + type_name(p) + "'");
     int64_t start = 0, stop = 0, step = 1;
     if (args.positional.size() == 1) {
       stop = args.positional[0].int_like();
@@ -288,9 +296,9 @@ Value call_global(Evaluator& ev, const std::string& name, const CallArgs& args) 
       throw TemplateError("range() takes 1 to 3 integer arguments");
     }
     if (step == 0) throw TemplateError("range() step must not be zero");
-    const long double count_ld =
-        step > 0 ? (stop > start ? (static_cast<long double>(stop) - start + step - 1) / step : 0)
-                 : (stop < start ? (static_cast<long double>(start) - stop - step - 1) / -step : 0);
+    const long double count_ld = step > 0
+                                     ? (stop > start ? (static_cast<long double>(stop) - start + step - 1) / step : 0)
+                                     : (stop < start ? (static_cast<long double>(start) - stop - step - 1) / -step : 0);
     if (count_ld > static_cast<long double>(ev.options().limits.max_list_items)) ev.check_list(SIZE_MAX);
     const auto count = static_cast<size_t>(count_ld);
     ev.check_list(count);

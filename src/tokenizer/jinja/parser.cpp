@@ -16,17 +16,28 @@ constexpr int kMaxParseDepth = 128;
 
 const char* describe(TokenKind kind) {
   switch (kind) {
-    case TokenKind::text: return "template text";
-    case TokenKind::var_begin: return "'{{'";
-    case TokenKind::var_end: return "'}}'";
-    case TokenKind::block_begin: return "'{%'";
-    case TokenKind::block_end: return "'%}'";
-    case TokenKind::name: return "name";
-    case TokenKind::string: return "string";
-    case TokenKind::integer: return "integer";
-    case TokenKind::floating: return "float";
-    case TokenKind::op: return "operator";
-    case TokenKind::eof: return "end of template";
+    case TokenKind::text:
+      return "template text";
+    case TokenKind::var_begin:
+      return "'{{'";
+    case TokenKind::var_end:
+      return "'}}'";
+    case TokenKind::block_begin:
+      return "'{%'";
+    case TokenKind::block_end:
+      return "'%}'";
+    case TokenKind::name:
+      return "name";
+    case TokenKind::string:
+      return "string";
+    case TokenKind::integer:
+      return "integer";
+    case TokenKind::floating:
+      return "float";
+    case TokenKind::op:
+      return "operator";
+    case TokenKind::eof:
+      return "end of template";
   }
   return "token";
 }
@@ -107,9 +118,10 @@ class Parser {
       const Token& t = cur();
       if (t.kind == TokenKind::eof) {
         if (ends.size() == 0) return body;
-        fail(*opener, "'" + opener->text + "' tag opened here is never closed (expected '" +
-                          std::string(*ends.begin() == "else" || *ends.begin() == "elif" ? *(ends.end() - 1) : *ends.begin()) +
-                          "')");
+        fail(*opener,
+             "'" + opener->text + "' tag opened here is never closed (expected '" +
+                 std::string(*ends.begin() == "else" || *ends.begin() == "elif" ? *(ends.end() - 1) : *ends.begin()) +
+                 "')");
       }
       if (t.kind == TokenKind::text) {
         auto s = node<TextStmt>(t);
@@ -159,11 +171,10 @@ class Parser {
       expect_block_end(k == "break" ? "break" : "continue");
       return s;
     }
-    static const char* const kRefused[] = {"extends", "block", "include", "import", "from", "do",
-                                           "autoescape", "generation", "trans", "pluralize", "sandbox"};
+    static const char* const kRefused[] = {"extends",    "block",      "include", "import",    "from",   "do",
+                                           "autoescape", "generation", "trans",   "pluralize", "sandbox"};
     for (const char* r : kRefused)
-      if (k == r)
-        fail(kw, "the '" + k + "' tag is not supported by this template engine (see docs/chat-templates.md)");
+      if (k == r) fail(kw, "the '" + k + "' tag is not supported by this template engine (see docs/chat-templates.md)");
     if (k.rfind("end", 0) == 0 || k == "else" || k == "elif")
       fail(kw, "unexpected '" + k + "' (no open block it could close)");
     fail(kw, "unknown tag '" + k + "'");
@@ -331,7 +342,7 @@ class Parser {
   StmtPtr parse_filter_block() {
     const Token& opener = next();
     auto s = node<FilterBlockStmt>(opener);
-    s->filters.push_back(parse_filter(nullptr, false));
+    s->filters.push_back(parse_filter(nullptr));
     while (is_op("|")) {
       next();
       s->filters.push_back(parse_filter(nullptr));
@@ -439,9 +450,8 @@ class Parser {
     std::unique_ptr<CompareExpr> cmp;
     while (true) {
       std::string op;
-      if (cur().kind == TokenKind::op &&
-          (cur().text == "==" || cur().text == "!=" || cur().text == "<" || cur().text == "<=" ||
-           cur().text == ">" || cur().text == ">=")) {
+      if (cur().kind == TokenKind::op && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
+                                          cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
         op = next().text;
       } else if (is_name("in")) {
         next();
@@ -702,7 +712,7 @@ class Parser {
     return call;
   }
 
-  std::unique_ptr<FilterExpr> parse_filter(ExprPtr operand, bool allow_args = true) {
+  std::unique_ptr<FilterExpr> parse_filter(ExprPtr operand) {
     const Token& at = cur();
     auto f = node<FilterExpr>(at);
     f->operand = std::move(operand);
@@ -711,9 +721,7 @@ class Parser {
       next();
       f->name += "." + expect_name("a filter name");
     }
-    if (allow_args || true) {
-      if (is_op("(")) f->args = parse_args();
-    }
+    if (is_op("(")) f->args = parse_args();
     return f;
   }
 
@@ -762,6 +770,8 @@ class Parser {
 
 }  // namespace
 
-Body parse_template(const std::vector<Token>& tokens) { return Parser(tokens).parse(); }
+Body parse_template(const std::vector<Token>& tokens) {
+  return Parser(tokens).parse();
+}
 
 }  // namespace forge::jinja

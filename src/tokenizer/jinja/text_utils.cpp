@@ -101,23 +101,34 @@ size_t codepoint_count(std::string_view text) {
 
 bool is_py_space(char32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D:
-    case 0x1C: case 0x1D: case 0x1E: case 0x1F: case 0x20:
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return cp >= 0x2000 && cp <= 0x200A;
   }
 }
 
-std::string py_strip(std::string_view text, const std::optional<std::string>& chars, bool left,
-                     bool right) {
+std::string py_strip(std::string_view text, const std::optional<std::string>& chars, bool left, bool right) {
   const std::u32string cps = decode_utf8(text);
   const std::u32string set = chars ? decode_utf8(*chars) : std::u32string();
-  auto strip_it = [&](char32_t cp) {
-    return chars ? set.find(cp) != std::u32string::npos : is_py_space(cp);
-  };
+  auto strip_it = [&](char32_t cp) { return chars ? set.find(cp) != std::u32string::npos : is_py_space(cp); };
   size_t begin = 0;
   size_t end = cps.size();
   if (left)
@@ -127,8 +138,8 @@ std::string py_strip(std::string_view text, const std::optional<std::string>& ch
   return encode_utf8(std::u32string_view(cps).substr(begin, end - begin));
 }
 
-std::vector<std::string> py_split(std::string_view text, const std::optional<std::string>& sep,
-                                  long long maxsplit, bool from_right) {
+std::vector<std::string> py_split(std::string_view text, const std::optional<std::string>& sep, long long maxsplit,
+                                  bool from_right) {
   std::vector<std::string> parts;
   if (sep) {
     // Separator split works on bytes: a valid UTF-8 separator can only match
@@ -203,8 +214,8 @@ std::vector<std::string> py_splitlines(std::string_view text) {
   size_t i = 0;
   while (i < cps.size()) {
     const char32_t cp = cps[i];
-    const bool is_break = cp == '\n' || cp == '\r' || cp == 0x0B || cp == 0x0C || cp == 0x1C ||
-                          cp == 0x1D || cp == 0x1E || cp == 0x85 || cp == 0x2028 || cp == 0x2029;
+    const bool is_break = cp == '\n' || cp == '\r' || cp == 0x0B || cp == 0x0C || cp == 0x1C || cp == 0x1D ||
+                          cp == 0x1E || cp == 0x85 || cp == 0x2028 || cp == 0x2029;
     if (!is_break) {
       ++i;
       continue;
@@ -236,7 +247,9 @@ char32_t to_lower_cp(char32_t cp) {
   return cp;
 }
 
-bool is_cased_letter(char32_t cp) { return to_upper_cp(cp) != cp || to_lower_cp(cp) != cp || cp == 0xDF; }
+bool is_cased_letter(char32_t cp) {
+  return to_upper_cp(cp) != cp || to_lower_cp(cp) != cp || cp == 0xDF;
+}
 
 bool is_alnum_cp(char32_t cp) {
   if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
@@ -286,8 +299,7 @@ std::string py_title(std::string_view text) {
   return encode_utf8(cps);
 }
 
-std::string py_replace(std::string_view text, std::string_view old_text, std::string_view new_text,
-                       long long count) {
+std::string py_replace(std::string_view text, std::string_view old_text, std::string_view new_text, long long count) {
   std::string out;
   if (old_text.empty()) {
     // Python inserts `new` between every code point (and at both ends).

@@ -20,12 +20,11 @@ size_t codepoint_count(std::string_view text);
 bool is_py_space(char32_t cp);
 
 // str.strip / lstrip / rstrip; `chars` absent means whitespace.
-std::string py_strip(std::string_view text, const std::optional<std::string>& chars, bool left,
-                     bool right);
+std::string py_strip(std::string_view text, const std::optional<std::string>& chars, bool left, bool right);
 
 // str.split / str.rsplit; `sep` absent means runs of whitespace.
-std::vector<std::string> py_split(std::string_view text, const std::optional<std::string>& sep,
-                                  long long maxsplit, bool from_right);
+std::vector<std::string> py_split(std::string_view text, const std::optional<std::string>& sep, long long maxsplit,
+                                  bool from_right);
 
 // str.splitlines() (without keepends).
 std::vector<std::string> py_splitlines(std::string_view text);
@@ -41,7 +40,6 @@ std::string py_lower(std::string_view text);
 std::string py_capitalize(std::string_view text);
 std::string py_title(std::string_view text);  // str.title()
 
-std::string py_replace(std::string_view text, std::string_view old_text, std::string_view new_text,
-                       long long count);
+std::string py_replace(std::string_view text, std::string_view old_text, std::string_view new_text, long long count);
 
 }  // namespace forge::jinja

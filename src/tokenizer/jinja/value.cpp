@@ -144,8 +144,7 @@ std::string string_repr(const std::string& s) {
       out += "\\r";
     } else if (cp == '\t') {
       out += "\\t";
-    } else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) ||
-               (cp >= 0xDC80 && cp <= 0xDCFF)) {
+    } else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) || (cp >= 0xDC80 && cp <= 0xDCFF)) {
       char buf[16];
       if (cp >= 0xDC80)
         std::snprintf(buf, sizeof buf, "\\udc%02x", static_cast<unsigned>(cp - 0xDC00));
@@ -299,13 +298,27 @@ void json_string(std::string& out, std::string_view s, bool ensure_ascii) {
   out.push_back('"');
   for (char32_t cp : decode_utf8(s)) {
     switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (cp < 0x20 || (cp >= 0xDC80 && cp <= 0xDCFF) || (ensure_ascii && cp > 0x7F)) {
           char buf[16];
@@ -339,9 +352,12 @@ void json_value(std::string& out, const Value& v, const JsonStyle& style, int le
     out += std::to_string(v.as_int());
   } else if (v.is_float()) {
     const double d = v.as_float();
-    if (std::isnan(d)) out += "NaN";
-    else if (std::isinf(d)) out += d < 0 ? "-Infinity" : "Infinity";
-    else out += float_repr(d);
+    if (std::isnan(d))
+      out += "NaN";
+    else if (std::isinf(d))
+      out += d < 0 ? "-Infinity" : "Infinity";
+    else
+      out += float_repr(d);
   } else if (v.is_string()) {
     json_string(out, v.as_string(), style.ensure_ascii);
   } else if (v.is_array()) {
@@ -366,8 +382,7 @@ void json_value(std::string& out, const Value& v, const JsonStyle& style, int le
       return;
     }
     if (style.sort_keys)
-      std::stable_sort(entries.begin(), entries.end(),
-                       [](auto* a, auto* b) { return a->first < b->first; });
+      std::stable_sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->first < b->first; });
     out.push_back('{');
     for (size_t i = 0; i < entries.size(); ++i) {
       if (i > 0) out += style.item_separator;
@@ -379,8 +394,8 @@ void json_value(std::string& out, const Value& v, const JsonStyle& style, int le
     newline(level);
     out.push_back('}');
   } else if (v.is_undefined()) {
-    throw TemplateError("tojson: " + (v.as_undefined().hint.empty() ? std::string("value is undefined")
-                                                                      : v.as_undefined().hint));
+    throw TemplateError("tojson: " +
+                        (v.as_undefined().hint.empty() ? std::string("value is undefined") : v.as_undefined().hint));
   } else {
     throw TemplateError("tojson: object of type " + type_name(v) + " is not JSON serializable");
   }
@@ -388,7 +403,9 @@ void json_value(std::string& out, const Value& v, const JsonStyle& style, int le
 
 }  // namespace
 
-Value from_json(const nlohmann::ordered_json& j) { return from_json_at(j, 0); }
+Value from_json(const nlohmann::ordered_json& j) {
+  return from_json_at(j, 0);
+}
 
 std::string to_json(const Value& v, const JsonStyle& style) {
   std::string out;

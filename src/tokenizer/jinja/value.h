@@ -6,12 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace forge::jinja {
 
@@ -87,8 +86,7 @@ class Value {
   double number() const;  // int, bool or float as double
 
  private:
-  std::variant<Undefined, NoneType, bool, int64_t, double, std::string, ArrayPtr, DictPtr,
-               NamespacePtr, FunctionPtr>
+  std::variant<Undefined, NoneType, bool, int64_t, double, std::string, ArrayPtr, DictPtr, NamespacePtr, FunctionPtr>
       v_;
 };
 
@@ -98,7 +96,9 @@ struct List {
   int depth = 1;
 };
 
-inline const Array& Value::as_array() const { return std::get<ArrayPtr>(v_)->items; }
+inline const Array& Value::as_array() const {
+  return std::get<ArrayPtr>(v_)->items;
+}
 
 // An insertion-ordered dict with string keys (every dict a chat template sees:
 // JSON objects, dict literals, loop objects).
@@ -135,8 +135,8 @@ int nesting_of(const Value& v);
 
 std::string type_name(const Value& v);  // Python's type name: str, int, list, dict, ...
 bool truthy(const Value& v);
-std::string to_str(const Value& v);     // Python str()
-std::string repr(const Value& v);       // Python repr()
+std::string to_str(const Value& v);  // Python str()
+std::string repr(const Value& v);    // Python repr()
 std::string float_repr(double d);
 bool values_equal(const Value& a, const Value& b);
 // Python ordering for < > <= >=; throws TemplateError for mixed types.
@@ -146,7 +146,7 @@ int compare_values(const Value& a, const Value& b);
 Value from_json(const nlohmann::ordered_json& j);
 
 struct JsonStyle {
-  int indent = -1;  // < 0: one line
+  int indent = -1;          // < 0: one line
   std::string indent_text;  // when indent is given as a string
   std::string item_separator = ", ";
   std::string key_separator = ": ";
