@@ -10,7 +10,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev          # libFuzzer + sanitizers for the GGUF fuzzer
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
-  libpcre2-dev libutf8proc-dev
+  libpcre2-dev libutf8proc-dev libssl-dev zlib1g-dev
   g++-aarch64-linux-gnu qemu-user      # AArch64 cross build, run under qemu in tests
 )
 

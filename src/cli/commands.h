@@ -8,5 +8,7 @@
 namespace forge::cli {
 
 void add_info_command(CLI::App& app, int& exit_code);
+void add_run_command(CLI::App& app, int& exit_code);
+void add_logits_command(CLI::App& app, int& exit_code);
 
 }  // namespace forge::cli

@@ -12,12 +12,16 @@ int main(int argc, char** argv) {
       "programs specialized for one model, and runs them in an interpreter for quick use.\n\n"
       "Examples:\n"
       "  forge info model.gguf               what a model file holds\n"
-      "  forge info model.gguf --tensors     every tensor with its type, shape and offset\n",
+      "  forge info model.gguf --tensors     every tensor with its type, shape and offset\n"
+      "  forge run -m model.gguf -p \"Once upon a time\"   generate text\n"
+      "  forge logits -m model.gguf --tokens 1,2,3      the logits at each position\n",
       "forge"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "forge 0.1.0");
   int exit_code = 0;
   forge::cli::add_info_command(app, exit_code);
+  forge::cli::add_run_command(app, exit_code);
+  forge::cli::add_logits_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
