@@ -2,15 +2,15 @@
 // chat templates x 19 conversations, rendered by jinja2 and @huggingface/jinja
 // (which agreed). Our text must equal theirs byte for byte, and every case both
 // references refused must raise a TemplateError.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tokenizer/jinja/chat_template.h"
 
@@ -91,8 +91,8 @@ TEST(ChatTemplateCases, EveryCaseMatchesTheReferences) {
     }
     const bool want_error = c.value("error", false);
     try {
-      const std::string got = tmpl->render(c["messages"], c["add_generation_prompt"].get<bool>(),
-                                           token(c, "bos_token"), token(c, "eos_token"), Json::object(), options);
+      const std::string got = tmpl->render(c["messages"], c["add_generation_prompt"].get<bool>(), token(c, "bos_token"),
+                                           token(c, "eos_token"), Json::object(), options);
       if (want_error) {
         ADD_FAILURE() << id << ": both references raise, we rendered:\n" << got;
       } else if (got != c["expected"].get<std::string>()) {
@@ -101,8 +101,10 @@ TEST(ChatTemplateCases, EveryCaseMatchesTheReferences) {
         ++passed;
       }
     } catch (const TemplateError& e) {
-      if (want_error) ++passed;
-      else ADD_FAILURE() << id << ": unexpected error: " << e.what();
+      if (want_error)
+        ++passed;
+      else
+        ADD_FAILURE() << id << ": unexpected error: " << e.what();
     }
   }
   EXPECT_EQ(passed, cases.size());

@@ -1,12 +1,12 @@
 // The built-in templates for models without one. Each claims to reproduce a
 // real family's format, so each is checked against the reference renderings of
 // that family's own template in cases.jsonl.
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tokenizer/jinja/chat_template.h"
 
@@ -45,8 +45,10 @@ void check_default_against(const std::string& default_name, const std::string& r
     try {
       const std::string got = tmpl.render(c["messages"], c["add_generation_prompt"].get<bool>(), token(c, "bos_token"),
                                           token(c, "eos_token"));
-      if (c.value("error", false)) ADD_FAILURE() << id << ": the reference raises, we rendered:\n" << got;
-      else EXPECT_EQ(got, c["expected"].get<std::string>()) << id;
+      if (c.value("error", false))
+        ADD_FAILURE() << id << ": the reference raises, we rendered:\n" << got;
+      else
+        EXPECT_EQ(got, c["expected"].get<std::string>()) << id;
     } catch (const TemplateError& e) {
       if (!c.value("error", false)) ADD_FAILURE() << id << ": " << e.what();
     }
@@ -54,9 +56,13 @@ void check_default_against(const std::string& default_name, const std::string& r
   EXPECT_GE(checked, 5u) << "too few reference cases for " << reference_file;
 }
 
-bool all_cases(const Json&) { return true; }
+bool all_cases(const Json&) {
+  return true;
+}
 // SmolLM2 adds its own system prompt when there is none; plain ChatML does not.
-bool starts_with_system(const Json& c) { return c["messages"][0]["role"] == "system"; }
+bool starts_with_system(const Json& c) {
+  return c["messages"][0]["role"] == "system";
+}
 
 TEST(DefaultTemplates, ChatmlMatchesSmolLM2WhenASystemMessageIsGiven) {
   check_default_against("chatml", "HuggingFaceTB-SmolLM2-135M-Instruct.jinja", starts_with_system);
@@ -122,8 +128,9 @@ TEST(ReferenceDisagreements, WeFollowPythonJinja2) {
     const std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const ChatTemplate t(source);
     ASSERT_TRUE(c["jinja2"]["ok"].get<bool>());
-    EXPECT_EQ(t.render(c["messages"], c["add_generation_prompt"].get<bool>(), token(c, "bos_token"), token(c, "eos_token")),
-              c["jinja2"]["output"].get<std::string>());
+    EXPECT_EQ(
+        t.render(c["messages"], c["add_generation_prompt"].get<bool>(), token(c, "bos_token"), token(c, "eos_token")),
+        c["jinja2"]["output"].get<std::string>());
   }
 }
 

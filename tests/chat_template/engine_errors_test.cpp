@@ -1,10 +1,10 @@
 // The engine's safety contract: bad templates and hostile ones end in a
 // TemplateError that names the line, never in a crash, a hang or a huge
 // allocation.
-#include <string>
-
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tokenizer/jinja/template.h"
 
@@ -73,8 +73,7 @@ TEST(TemplateErrors, RuntimeErrorsNameTheLine) {
   EXPECT_EQ(render_error("{{ 'a' + 1 }}").line(), 1);
   EXPECT_EQ(render_error("\n{{ 1 // 0 }}").line(), 2);
   EXPECT_EQ(render_error("{% set x = [1] %}{% set x.a = 1 %}").line(), 1);
-  EXPECT_NE(std::string(render_error("{% set l = [1] %}{{ l.append(2) }}").what()).find("modify"),
-            std::string::npos);
+  EXPECT_NE(std::string(render_error("{% set l = [1] %}{{ l.append(2) }}").what()).find("modify"), std::string::npos);
 }
 
 TEST(TemplateErrors, RaiseExceptionCarriesTheTemplateMessage) {
@@ -88,8 +87,7 @@ TEST(TemplateLimits, InfiniteMacroRecursionIsStopped) {
 }
 
 TEST(TemplateLimits, MutualRecursionIsStopped) {
-  const auto e = render_error(
-      "{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}");
+  const auto e = render_error("{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}");
   EXPECT_NE(std::string(e.what()).find("recursion"), std::string::npos) << e.what();
 }
 
@@ -102,19 +100,16 @@ TEST(TemplateLimits, OutputIsBounded) {
 }
 
 TEST(TemplateLimits, StringDoublingIsBounded) {
-  render_error(
-      "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}");
+  render_error("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}");
   render_error("{{ 'x' * 9223372036854775807 }}");
 }
 
 TEST(TemplateLimits, LoopsAreBounded) {
   RenderOptions options;
   options.limits.max_steps = 100000;
-  const auto e = render_error("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}",
-                              options);
+  const auto e = render_error("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", options);
   EXPECT_NE(std::string(e.what()).find("loop iterations"), std::string::npos) << e.what();
-  EXPECT_NE(std::string(render_error("{{ range(1000000000000)|length }}").what()).find("limit"),
-            std::string::npos);
+  EXPECT_NE(std::string(render_error("{{ range(1000000000000)|length }}").what()).find("limit"), std::string::npos);
   render_error("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}");
 }
 
@@ -138,7 +133,9 @@ TEST(TemplateLimits, InvalidUtf8InTemplateAndDataIsHarmless) {
   Template t(std::string("\xff{{ x[::-1] }}\xc3"));
   Json vars;
   vars["x"] = "ab";
-  EXPECT_EQ(t.render(vars), "\xff" "ba\xc3");
+  EXPECT_EQ(t.render(vars),
+            "\xff"
+            "ba\xc3");
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 // Behaviour of the Jinja subset, case by case. Expected strings are what
 // Python's jinja2 3.1 prints for the same template (the reference the chat
 // template cases were made with), worked out from its documented semantics.
-#include <string>
-
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tokenizer/jinja/template.h"
 
@@ -22,9 +22,9 @@ TEST(JinjaWhitespace, TrimAndLstripBlocksAsTransformersSetsThem) {
   EXPECT_EQ(render("  {% if true %}\nX\n  {% endif %}\nY"), "X\nY");
   EXPECT_EQ(render("a  {%- if true -%}  b  {%- endif -%}  c"), "abc");
   EXPECT_EQ(render("a {{- 'b' -}} c"), "abc");
-  EXPECT_EQ(render("  {{ 'v' }}\n"), "  v");       // lstrip does not touch {{ }}; trailing newline dropped
+  EXPECT_EQ(render("  {{ 'v' }}\n"), "  v");  // lstrip does not touch {{ }}; trailing newline dropped
   EXPECT_EQ(render("x\n  {#- c #}\ny"), "xy");
-  EXPECT_EQ(render("{# c #}\nz"), "z");            // trim_blocks also applies after comments
+  EXPECT_EQ(render("{# c #}\nz"), "z");  // trim_blocks also applies after comments
   EXPECT_EQ(render("  {%+ if true %}a{% endif %}"), "  a");
   EXPECT_EQ(render("{% if true +%}\na{% endif %}"), "\na");
   EXPECT_EQ(render("{% raw %}{{ x }}{% endraw %}"), "{{ x }}");
@@ -34,7 +34,9 @@ TEST(JinjaWhitespace, TrimAndLstripBlocksAsTransformersSetsThem) {
 TEST(JinjaLiterals, NumbersStringsAndContainers) {
   EXPECT_EQ(render("{{ 1.0 }} {{ 0.1 + 0.2 }} {{ 1e16 }} {{ 1e-5 }} {{ 2.5e3 }}"),
             "1.0 0.30000000000000004 1e+16 1e-05 2500.0");
-  EXPECT_EQ(render(R"({{ "a\tb\u00e9\x41" }}|{{ 'it''s' }}|{{ 'q\'' }})"), "a\tb\xc3\xa9" "A|its|q'");
+  EXPECT_EQ(render(R"({{ "a\tb\u00e9\x41" }}|{{ 'it''s' }}|{{ 'q\'' }})"),
+            "a\tb\xc3\xa9"
+            "A|its|q'");
   EXPECT_EQ(render("{{ [1, 'a', none, true, 2.0] }}"), "[1, 'a', None, True, 2.0]");
   EXPECT_EQ(render("{{ {'k': \"it's\"} }}"), "{'k': \"it's\"}");
   EXPECT_EQ(render("{{ (1, 2) }}{{ True }}{{ None }}"), "[1, 2]TrueNone");
@@ -54,7 +56,8 @@ TEST(JinjaOperators, ArithmeticLikePython) {
 
 TEST(JinjaSubscripts, IndexingAndSlicing) {
   EXPECT_EQ(render("{{ 'abc'[::-1] }} {{ [1,2,3][1:] }} {{ [1,2,3][-1] }} {{ 'hello'[1:4] }}"), "cba [2, 3] 3 ell");
-  EXPECT_EQ(render("{{ [1,2,3,4,5][::2] }} {{ [1,2,3,4,5][4:0:-2] }} {{ 'h\xc3\xa9llo'[1] }}"), "[1, 3, 5] [5, 3] \xc3\xa9");
+  EXPECT_EQ(render("{{ [1,2,3,4,5][::2] }} {{ [1,2,3,4,5][4:0:-2] }} {{ 'h\xc3\xa9llo'[1] }}"),
+            "[1, 3, 5] [5, 3] \xc3\xa9");
   EXPECT_EQ(render("{{ [1][5] is defined }}{{ {'a': 1}['b'] is defined }}{{ {'a': {'b': 2}}.a.b }}"), "FalseFalse2");
 }
 
@@ -63,10 +66,12 @@ TEST(JinjaLoops, LoopVariablesElseFilterAndControls) {
                    "{{ loop.last }}{{ loop.length }};{% endfor %}"),
             "102TrueFalse2;211FalseTrue2;");
   EXPECT_EQ(render("{% for x in [] %}a{% else %}b{% endfor %}"), "b");
-  EXPECT_EQ(render("{% for k, v in {'a': 1, 'b': 2, 'c': 3}.items() if k != 'a' %}{{ k }}={{ v }}{{ ',' if not loop.last }}{% endfor %}"),
+  EXPECT_EQ(render("{% for k, v in {'a': 1, 'b': 2, 'c': 3}.items() if k != 'a' %}{{ k }}={{ v }}{{ ',' if not "
+                   "loop.last }}{% endfor %}"),
             "b=2,c=3");
   EXPECT_EQ(render("{% for k in {'x': 1, 'y': 2} %}{{ k }}{% endfor %}"), "xy");
-  EXPECT_EQ(render("{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 4 %}{% break %}{% endif %}{{ i }}{% endfor %}"),
+  EXPECT_EQ(render("{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 4 %}{% break %}{% endif "
+                   "%}{{ i }}{% endfor %}"),
             "013");
   EXPECT_EQ(render("{% for i in range(3) %}{{ loop.cycle('a', 'b') }}{{ loop.previtem is defined }}{% endfor %}"),
             "aFalsebTrueaTrue");
@@ -76,8 +81,9 @@ TEST(JinjaLoops, LoopVariablesElseFilterAndControls) {
 TEST(JinjaScopes, SetNamespaceAndLoopScope) {
   EXPECT_EQ(render("{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}"), "1");
   EXPECT_EQ(render("{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}"), "2");
-  EXPECT_EQ(render("{% set ns = namespace(n=0) %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"),
-            "6");
+  EXPECT_EQ(
+      render("{% set ns = namespace(n=0) %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"),
+      "6");
   EXPECT_EQ(render("{% set a, b = [1, 2] %}{{ b }}{{ a }}"), "21");
   EXPECT_EQ(render("{% set block | upper %}hi {{ 'there' }}{% endset %}{{ block }}"), "HI THERE");
   EXPECT_EQ(render("{% with y = 5 %}{{ y }}{% endwith %}[{{ y }}]"), "5[]");
@@ -86,9 +92,9 @@ TEST(JinjaScopes, SetNamespaceAndLoopScope) {
 TEST(JinjaMacros, DefaultsKeywordsAndCall) {
   EXPECT_EQ(render("{% macro m(a, b='x') %}{{ a }}{{ b }}{% endmacro %}{{ m(1) }}{{ m(1, b=2) }}{{ m(b=3, a=4) }}"),
             "1x1243");
-  EXPECT_EQ(render("{% macro w(t) %}<{{ t }}:{{ caller() }}>{% endmacro %}{% call w('p') %}in{% endcall %}"),
-            "<p:in>");
-  EXPECT_EQ(render("{% macro fact(n) %}{% if n <= 1 %}1{% else %}{{ n * fact(n - 1)|int }}{% endif %}{% endmacro %}{{ fact(5) }}"),
+  EXPECT_EQ(render("{% macro w(t) %}<{{ t }}:{{ caller() }}>{% endmacro %}{% call w('p') %}in{% endcall %}"), "<p:in>");
+  EXPECT_EQ(render("{% macro fact(n) %}{% if n <= 1 %}1{% else %}{{ n * fact(n - 1)|int }}{% endif %}{% endmacro %}{{ "
+                   "fact(5) }}"),
             "120");
 }
 
@@ -105,19 +111,28 @@ TEST(JinjaFilters, StringFilters) {
 TEST(JinjaFilters, SequenceFilters) {
   const Json vars = Json::parse(R"({"msgs": [{"role": "system", "content": "s"}, {"role": "user", "content": "u1"},
                                               {"role": "user", "content": "u2", "x": 1}]})");
-  EXPECT_EQ(render("{{ msgs|selectattr('role', 'equalto', 'user')|map(attribute='content')|join('|') }}", vars), "u1|u2");
-  EXPECT_EQ(render("{{ msgs|rejectattr('role', 'eq', 'user')|list|length }}{{ msgs|selectattr('x')|list|length }}", vars), "11");
-  EXPECT_EQ(render("{{ [3, 1, 2]|sort|join(',') }} {{ [3, 1, 2]|sort(reverse=true)|first }} {{ [1, 2, 2, 'A', 'a']|unique|list }}"),
+  EXPECT_EQ(render("{{ msgs|selectattr('role', 'equalto', 'user')|map(attribute='content')|join('|') }}", vars),
+            "u1|u2");
+  EXPECT_EQ(
+      render("{{ msgs|rejectattr('role', 'eq', 'user')|list|length }}{{ msgs|selectattr('x')|list|length }}", vars),
+      "11");
+  EXPECT_EQ(render("{{ [3, 1, 2]|sort|join(',') }} {{ [3, 1, 2]|sort(reverse=true)|first }} {{ [1, 2, 2, 'A', "
+                   "'a']|unique|list }}"),
             "1,2,3 3 [1, 2, 'A']");
-  EXPECT_EQ(render("{{ [1, 2, 3]|sum }} {{ [1, 5, 2]|max }} {{ [1, 5, 2]|min }} {{ [1, 2]|last }} {{ 'abc'|list }} {{ [1, 2]|reverse|list }}"),
+  EXPECT_EQ(render("{{ [1, 2, 3]|sum }} {{ [1, 5, 2]|max }} {{ [1, 5, 2]|min }} {{ [1, 2]|last }} {{ 'abc'|list }} {{ "
+                   "[1, 2]|reverse|list }}"),
             "6 5 1 2 ['a', 'b', 'c'] [2, 1]");
   EXPECT_EQ(render("{{ {'b': 1, 'a': 2}|items|list }} {{ {'b': 1, 'a': 2}|dictsort }}"),
             "[['b', 1], ['a', 2]] [['a', 2], ['b', 1]]");
-  EXPECT_EQ(render("{{ ['a', 'b']|map('upper')|join }} {{ [1, 2, 3, 4]|select('even')|list }} {{ [1, 2]|reject('odd')|list }}"),
-            "AB [2, 4] [2]");
-  EXPECT_EQ(render("{{ undefined_thing|length }}{{ undefined_thing|default('d') }}{{ none|default('d') }}{{ ''|default('d', true) }}"),
+  EXPECT_EQ(
+      render(
+          "{{ ['a', 'b']|map('upper')|join }} {{ [1, 2, 3, 4]|select('even')|list }} {{ [1, 2]|reject('odd')|list }}"),
+      "AB [2, 4] [2]");
+  EXPECT_EQ(render("{{ undefined_thing|length }}{{ undefined_thing|default('d') }}{{ none|default('d') }}{{ "
+                   "''|default('d', true) }}"),
             "0dNoned");
-  EXPECT_EQ(render("{{ '3'|int + 1 }} {{ '2.5'|float }} {{ 'x'|int }} {{ 3.7|int }} {{ 2.5|round }} {{ 3.14159|round(2) }} {{ -3|abs }}"),
+  EXPECT_EQ(render("{{ '3'|int + 1 }} {{ '2.5'|float }} {{ 'x'|int }} {{ 3.7|int }} {{ 2.5|round }} {{ "
+                   "3.14159|round(2) }} {{ -3|abs }}"),
             "4 2.5 0 3 2.0 3.14 3");
 }
 
@@ -135,8 +150,9 @@ TEST(JinjaFilters, ToJsonLikeTransformers) {
 TEST(JinjaTests, IsTests) {
   EXPECT_EQ(render("{{ 3 is odd }}{{ 4 is divisibleby 2 }}{{ 'a' is string }}{{ none is none }}{{ x is defined }}"),
             "TrueTrueTrueTrueFalse");
-  EXPECT_EQ(render("{{ {} is mapping }}{{ 'a' is iterable }}{{ 1 is iterable }}{{ [] is sequence }}{{ true is boolean }}"),
-            "TrueTrueFalseTrueTrue");
+  EXPECT_EQ(
+      render("{{ {} is mapping }}{{ 'a' is iterable }}{{ 1 is iterable }}{{ [] is sequence }}{{ true is boolean }}"),
+      "TrueTrueFalseTrueTrue");
   EXPECT_EQ(render("{{ 1 is number }}{{ 1.5 is float }}{{ 1 is integer }}{{ true is number }}{{ x is undefined }}"),
             "TrueTrueTrueTrueTrue");
   EXPECT_EQ(render("{{ false is false }}{{ 0 is false }}{{ 2 is in [1, 2] }}{{ 'a' is ne 'b' }}{{ 1 is not none }}"),
@@ -145,17 +161,23 @@ TEST(JinjaTests, IsTests) {
 }
 
 TEST(JinjaMethods, StringAndDictMethods) {
-  EXPECT_EQ(render("{{ 'a,b,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a,b,c'.split(',', 1) }} {{ 'a,b,c'.rsplit(',', 1) }}"),
-            "['a', 'b', 'c'] ['a', 'b'] ['a', 'b,c'] ['a,b', 'c']");
+  EXPECT_EQ(
+      render(
+          "{{ 'a,b,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a,b,c'.split(',', 1) }} {{ 'a,b,c'.rsplit(',', 1) }}"),
+      "['a', 'b', 'c'] ['a', 'b'] ['a', 'b,c'] ['a,b', 'c']");
   EXPECT_EQ(render("[{{ '  x '.strip() }}][{{ '\nx\n'.lstrip('\n') }}][{{ 'xy'.rstrip('y') }}]"), "[x][x\n][x]");
-  EXPECT_EQ(render("{{ 'Hi'.startswith('H') }}{{ 'Hi'.endswith(('x', 'i')) }}{{ 'ab'.upper() }}{{ 'hi there'.title() }}"),
-            "TrueTrueABHi There");
-  EXPECT_EQ(render("{{ 'a-b'.replace('-', '+') }} {{ 'abcb'.find('b') }} {{ 'abcb'.count('b') }} {{ '-'.join(['x', 'y']) }}"),
-            "a+b 1 2 x-y");
+  EXPECT_EQ(
+      render("{{ 'Hi'.startswith('H') }}{{ 'Hi'.endswith(('x', 'i')) }}{{ 'ab'.upper() }}{{ 'hi there'.title() }}"),
+      "TrueTrueABHi There");
+  EXPECT_EQ(
+      render("{{ 'a-b'.replace('-', '+') }} {{ 'abcb'.find('b') }} {{ 'abcb'.count('b') }} {{ '-'.join(['x', 'y']) }}"),
+      "a+b 1 2 x-y");
   EXPECT_EQ(render("{{ '{} and {name}'.format(1, name='n') }}"), "1 and n");
-  EXPECT_EQ(render("{{ {'a': 1}.get('a') }}{{ {'a': 1}.get('b') }}{{ {'a': 1}.get('b', 2) }}{{ {'a': 1, 'b': 2}.keys()|list }}{{ {'a': 1}.values()|list }}"),
+  EXPECT_EQ(render("{{ {'a': 1}.get('a') }}{{ {'a': 1}.get('b') }}{{ {'a': 1}.get('b', 2) }}{{ {'a': 1, 'b': "
+                   "2}.keys()|list }}{{ {'a': 1}.values()|list }}"),
             "1None2['a', 'b'][1]");
-  EXPECT_EQ(render("{{ dict(a=1, b='x') }}{{ range(2, 8, 3)|list }}{{ [1, 2, 1].count(1) }}"), "{'a': 1, 'b': 'x'}[2, 5]2");
+  EXPECT_EQ(render("{{ dict(a=1, b='x') }}{{ range(2, 8, 3)|list }}{{ [1, 2, 1].count(1) }}"),
+            "{'a': 1, 'b': 'x'}[2, 5]2");
 }
 
 TEST(JinjaGlobals, StrftimeNowUsesTheInjectedClock) {
