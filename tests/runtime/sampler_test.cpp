@@ -119,6 +119,20 @@ TEST(SamplerFilters, TypicalP) {
   EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(3, 1, 0));
 }
 
+TEST(SamplerFilters, BoundariesFollowLlamaCpp) {
+  // Four equal tokens, 0.25 each; every sum here is exact in binary.
+  const std::vector<float> flat(4, 0.0f);
+  auto p = plain_params();
+  p.top_p = 0.5f;  // top-p stops once the mass reaches p: 0.25, 0.5 -> two tokens
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(flat)), ElementsAre(0, 1));
+  p = plain_params();
+  p.typical_p = 0.5f;  // typical-p stops once the mass exceeds p: 0.25, 0.5, 0.75 -> three
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(flat)), ElementsAre(0, 1, 2));
+  p = plain_params();
+  p.min_p = 1.0f;  // p >= 1 * p_max keeps every token tied for first
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(flat)), ElementsAre(0, 1, 2, 3));
+}
+
 TEST(SamplerFilters, Temperature) {
   auto p = plain_params();
   p.temperature = 2.0f;
