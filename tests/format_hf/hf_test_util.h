@@ -37,6 +37,33 @@ inline std::vector<uint8_t> st_bytes(const std::string& header, size_t buffer_si
   return st_bytes(header, buffer);
 }
 
+// A valid SafeTensors file of the given tensors, laid out back to back; the
+// data bytes are a simple pattern.
+struct StEntry {
+  std::string name;
+  std::string dtype;  // "F32", "F16", "I64"...
+  std::vector<int64_t> shape;
+  size_t element_size = 4;
+};
+
+inline std::vector<uint8_t> st_file(const std::vector<StEntry>& tensors) {
+  std::string header = "{\"__metadata__\":{\"format\":\"pt\"}";
+  size_t offset = 0;
+  for (const auto& t : tensors) {
+    size_t n = t.element_size;
+    std::string shape;
+    for (int64_t d : t.shape) {
+      n *= static_cast<size_t>(d);
+      if (!shape.empty()) shape += ',';
+      shape += std::to_string(d);
+    }
+    header += ",\"" + t.name + "\":{\"dtype\":\"" + t.dtype + "\",\"shape\":[" + shape + "],\"data_offsets\":[" +
+              std::to_string(offset) + "," + std::to_string(offset + n) + "]}";
+    offset += n;
+  }
+  return st_bytes(header + "}", offset);
+}
+
 // Float32 values as little-endian bytes.
 inline std::vector<uint8_t> f32_bytes(const std::vector<float>& v) {
   std::vector<uint8_t> b(v.size() * 4);
