@@ -19,6 +19,38 @@ float max_logit(const std::vector<TokenCandidate>& cands) {
   return m;
 }
 
+float min_p_threshold(float max_logit, float min_p) { return max_logit + std::log(min_p); }
+
+// Puts first, in `less` order, the shortest run of items whose mass reaches `target` (exceeds it
+// when `strict`), and returns its length (at least 1, at most all). Truncation sets are usually a
+// few dozen of 10^5 tokens, so rather than sorting everything it grows a prefix with nth_element
+// (linear) until the prefix holds enough mass, then sorts only that prefix.
+template <class T, class Less, class Mass>
+size_t shortest_prefix_with_mass(std::vector<T>& items, Less less, Mass mass, double target, bool strict) {
+  const auto reached = [&](double m) { return strict ? m > target : m >= target; };
+  const size_t n = items.size();
+  size_t k = std::min<size_t>(n, 64), done = 0;
+  double prefix_mass = 0;
+  for (;;) {
+    // items[0, done) already are the `done` smallest, so only the rest needs partitioning.
+    // For a short prefix a heap selection (partial_sort) rejects most items with one comparison,
+    // which beats nth_element's passes over the whole range.
+    if (k < n && k <= 256) std::partial_sort(items.begin() + done, items.begin() + k, items.end(), less);
+    if (k < n && k > 256) std::nth_element(items.begin() + done, items.begin() + k, items.end(), less);
+    for (size_t i = done; i < k; ++i) prefix_mass += mass(items[i]);
+    done = k;
+    if (k == n || reached(prefix_mass)) break;
+    k = std::min(n, k * 4);
+  }
+  std::sort(items.begin(), items.begin() + k, less);
+  double cum = 0;
+  for (size_t i = 0; i < k; ++i) {
+    cum += mass(items[i]);
+    if (reached(cum)) return i + 1;
+  }
+  return k;  // summed in another order the mass fell an ulp short: keep the whole prefix
+}
+
 // Typical sampling (Meister et al. 2022, "Locally Typical Sampling"), as llama.cpp does it: keep
 // the tokens whose surprisal -log p is closest to the entropy H, in that order, until their mass
 // exceeds p (strictly, as llama.cpp).
@@ -43,49 +75,41 @@ void apply_typical(std::vector<TokenCandidate>& cands, float p) {
     const double shifted = double(c.logit) - mx;
     scored.push_back({std::abs(log_sum - shifted - entropy), std::exp(shifted) / sum, c});
   }
-  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
-    return a.distance < b.distance || (a.distance == b.distance && a.cand.id < b.cand.id);
-  });
-  size_t keep = scored.size();
-  double cum = 0;
-  for (size_t i = 0; i < scored.size(); ++i) {
-    cum += scored[i].prob;
-    if (cum > p) {
-      keep = i + 1;
-      break;
-    }
-  }
+  const size_t keep = shortest_prefix_with_mass(
+      scored,
+      [](const Scored& a, const Scored& b) {
+        return a.distance < b.distance || (a.distance == b.distance && a.cand.id < b.cand.id);
+      },
+      [](const Scored& s) { return s.prob; }, double(p), /*strict=*/true);
   cands.clear();
   for (size_t i = 0; i < keep; ++i) cands.push_back(scored[i].cand);
 }
 
 // Nucleus sampling (Holtzman et al. 2019): the smallest set of most likely tokens whose mass
-// reaches p (>= as llama.cpp). Without a prior sort it sorts a growing prefix, since the nucleus
-// is usually a few dozen tokens out of a vocabulary of 10^5.
-void apply_top_p(std::vector<TokenCandidate>& cands, float p, bool sorted) {
-  const float mx = sorted ? cands.front().logit : max_logit(cands);
+// reaches p (>= as llama.cpp), followed by min-p when min_p > 0. Min-p keeps a prefix of the same
+// sorted order (a threshold on the logit), so the two together keep the shorter prefix: when the
+// min-p set holds less than p of the mass, it is the answer and nothing needs sorting.
+void apply_top_p_then_min_p(std::vector<TokenCandidate>& cands, float p, float min_p) {
+  const float mx = max_logit(cands);
+  const auto mass = [mx](const TokenCandidate& c) { return std::exp(double(c.logit) - mx); };
   double total = 0;
-  for (const auto& c : cands) total += std::exp(double(c.logit) - mx);
+  for (const auto& c : cands) total += mass(c);
   const double target = double(p) * total;
-  size_t k = sorted ? cands.size() : std::min<size_t>(cands.size(), 64);
-  for (;;) {
-    if (!sorted) std::partial_sort(cands.begin(), cands.begin() + k, cands.end(), by_logit);
-    double cum = 0;
-    for (size_t i = 0; i < k; ++i) {
-      cum += std::exp(double(cands[i].logit) - mx);
-      if (cum >= target) {
-        cands.resize(i + 1);
-        return;
-      }
-    }
-    if (k == cands.size()) return;  // rounding left the sum a hair short of p * total: keep all
-    k = std::min(cands.size(), k * 8);
+  if (min_p > 0.0f) {
+    const float threshold = min_p_threshold(mx, min_p);
+    const auto head_end =
+        std::partition(cands.begin(), cands.end(), [&](const TokenCandidate& c) { return c.logit >= threshold; });
+    cands.erase(head_end, cands.end());
+    double head_mass = 0;
+    for (const auto& c : cands) head_mass += mass(c);
+    if (head_mass < target) return;
   }
+  cands.resize(shortest_prefix_with_mass(cands, by_logit, mass, target, /*strict=*/false));
 }
 
 // Min-p: keep tokens with p >= min_p * p_max, i.e. logit >= max_logit + log(min_p).
 void apply_min_p(std::vector<TokenCandidate>& cands, float min_p) {
-  const float threshold = max_logit(cands) + std::log(min_p);
+  const float threshold = min_p_threshold(max_logit(cands), min_p);
   std::erase_if(cands, [&](const TokenCandidate& c) { return c.logit < threshold; });
 }
 
@@ -168,20 +192,19 @@ void Sampler::filter_into(std::span<const float> logits, std::vector<TokenCandid
     return;
   }
 
-  bool sorted = false;
   if (params_.top_k > 0 && size_t(params_.top_k) < out.size()) {
-    std::partial_sort(out.begin(), out.begin() + params_.top_k, out.end(), by_logit);
+    std::partial_sort(out.begin(), out.begin() + params_.top_k, out.end(), by_logit);  // heap select: k is small
     out.resize(size_t(params_.top_k));
-    sorted = true;
   }
-  if (params_.typical_p < 1.0f) {
-    apply_typical(out, params_.typical_p);
-    sorted = false;
-  }
+  if (params_.typical_p < 1.0f) apply_typical(out, params_.typical_p);
   if (params_.top_p < 1.0f) {
-    apply_top_p(out, params_.top_p, sorted);
+    apply_top_p_then_min_p(out, params_.top_p, params_.min_p);
+  } else if (params_.min_p > 0.0f) {
+    apply_min_p(out, params_.min_p);
   }
-  if (params_.min_p > 0.0f) apply_min_p(out, params_.min_p);
+  // The draw walks the survivors in id order, whichever way the filters left them.
+  const auto by_id = [](const TokenCandidate& a, const TokenCandidate& b) { return a.id < b.id; };
+  if (!std::is_sorted(out.begin(), out.end(), by_id)) std::sort(out.begin(), out.end(), by_id);
   if (params_.temperature != 1.0f) {
     for (auto& c : out) c.logit /= params_.temperature;
   }

@@ -9,7 +9,7 @@
 // filters not applied (typical-p alone of them could have removed the most likely token).
 //
 // Ties are broken towards the lowest token id everywhere (argmax, top-k, the sort the filters
-// use), and the draw walks the survivors in a fixed order, so a seed reproduces the same tokens
+// use), and the draw walks the survivors in id order, so a seed reproduces the same tokens
 // on every platform, up to last-ulp differences of the C library's exp/log.
 #pragma once
 
@@ -41,7 +41,7 @@ class Sampler {
   int32_t sample(std::span<const float> logits);
 
   // The tokens the draw would choose from, with their final logits (after bias, penalties,
-  // filters and temperature); for greedy, the one argmax token. For tests and debugging.
+  // filters and temperature), in id order; for greedy, the one argmax token. For tests and debugging.
   std::vector<TokenCandidate> survivors(std::span<const float> logits) const;
 
   // OpenAI logprobs of `chosen` and the top_n alternatives: see sampler_logprobs.h for what they are.

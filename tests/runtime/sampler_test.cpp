@@ -49,7 +49,7 @@ TEST(SamplerGreedy, IgnoresTruncationFiltersButSeesPenalties) {
   EXPECT_EQ(pen.sample(std::vector<float>{0.1f, 2.5f, -1.0f, 2.5f, 2.4f}), 4);
 }
 
-TEST(SamplerFilters, NothingOnKeepsAllInIdOrder) {
+TEST(SamplerFilters, NothingOnKeepsAll) {
   Sampler s(plain_params(), 4);
   const auto surv = s.survivors(logits_of(kProbs));
   EXPECT_THAT(ids_of(surv), ElementsAre(0, 1, 2, 3));
@@ -76,7 +76,7 @@ TEST(SamplerFilters, TopP) {
   p.top_p = 0.75f;
   EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(1, 3));
   p.top_p = 0.85f;
-  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(1, 3, 0));
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(0, 1, 3));
   p.top_p = 0.99f;
   EXPECT_THAT(sorted_ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(0, 1, 2, 3));
   p.top_p = 0.0f;  // at least one token always stays
@@ -114,9 +114,9 @@ TEST(SamplerFilters, TypicalP) {
   p.typical_p = 0.2f;  // 0.3 > 0.2: only id 3, the most likely token is gone
   EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(3));
   p.typical_p = 0.5f;  // 0.3, 0.8
-  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(3, 1));
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(1, 3));
   p.typical_p = 0.9f;  // 0.3, 0.8, 0.95
-  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(3, 1, 0));
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(0, 1, 3));
 }
 
 TEST(SamplerFilters, BoundariesFollowLlamaCpp) {
@@ -131,6 +131,18 @@ TEST(SamplerFilters, BoundariesFollowLlamaCpp) {
   p = plain_params();
   p.min_p = 1.0f;  // p >= 1 * p_max keeps every token tied for first
   EXPECT_THAT(ids_of(Sampler(p, 4).survivors(flat)), ElementsAre(0, 1, 2, 3));
+}
+
+TEST(SamplerFilters, TopPWithMinP) {
+  // kProbs sorted: 0.5 (id 1), 0.3 (id 3), 0.15 (id 0), 0.05 (id 2).
+  auto p = plain_params();
+  const auto logits = logits_of(kProbs);
+  p.top_p = 0.85f;  // alone: ids 1, 3, 0
+  p.min_p = 0.5f;   // alone: p >= 0.25, ids 1, 3
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(1, 3));
+  p.top_p = 0.45f;  // alone: id 1
+  p.min_p = 0.2f;   // alone: p >= 0.1, ids 0, 1, 3
+  EXPECT_THAT(ids_of(Sampler(p, 4).survivors(logits)), ElementsAre(1));
 }
 
 TEST(SamplerFilters, Temperature) {
