@@ -19,7 +19,9 @@ float max_logit(const std::vector<TokenCandidate>& cands) {
   return m;
 }
 
-float min_p_threshold(float max_logit, float min_p) { return max_logit + std::log(min_p); }
+float min_p_threshold(float max_logit, float min_p) {
+  return max_logit + std::log(min_p);
+}
 
 // Puts first, in `less` order, the shortest run of items whose mass reaches `target` (exceeds it
 // when `strict`), and returns its length (at least 1, at most all). Truncation sets are usually a
@@ -185,9 +187,8 @@ void Sampler::filter_into(std::span<const float> logits, std::vector<TokenCandid
 
   if (params_.temperature <= 0.0f) {
     // out is in id order, so the first maximum is the lowest id among ties.
-    const auto best = std::max_element(out.begin(), out.end(), [](const auto& a, const auto& b) {
-      return a.logit < b.logit;
-    });
+    const auto best =
+        std::max_element(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.logit < b.logit; });
     out = {*best};
     return;
   }
@@ -216,7 +217,9 @@ std::vector<TokenCandidate> Sampler::survivors(std::span<const float> logits) co
   return out;
 }
 
-double Sampler::next_uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+double Sampler::next_uniform() {
+  return double(rng_() >> 11) * 0x1.0p-53;
+}
 
 int32_t Sampler::sample(std::span<const float> logits) {
   filter_into(logits, scratch_);

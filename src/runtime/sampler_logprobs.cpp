@@ -7,8 +7,8 @@
 
 namespace forge::runtime {
 
-TokenLogprobs token_logprobs(std::span<const float> logits, const std::map<int32_t, float>& logit_bias,
-                             int32_t chosen, int32_t top_n) {
+TokenLogprobs token_logprobs(std::span<const float> logits, const std::map<int32_t, float>& logit_bias, int32_t chosen,
+                             int32_t top_n) {
   const size_t n = logits.size();
   if (chosen < 0 || size_t(chosen) >= n)
     throw std::invalid_argument("logprobs: token " + std::to_string(chosen) + " is outside the vocabulary of " +

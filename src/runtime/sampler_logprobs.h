@@ -27,7 +27,7 @@ struct TokenLogprobs {
 // Throws std::invalid_argument for a chosen id outside the vocabulary, a negative top_n or a bias
 // id outside the vocabulary; std::runtime_error for a NaN or +infinity logit or when every token is
 // banned. top_n larger than the vocabulary returns the whole vocabulary.
-TokenLogprobs token_logprobs(std::span<const float> logits, const std::map<int32_t, float>& logit_bias,
-                             int32_t chosen, int32_t top_n);
+TokenLogprobs token_logprobs(std::span<const float> logits, const std::map<int32_t, float>& logit_bias, int32_t chosen,
+                             int32_t top_n);
 
 }  // namespace forge::runtime

@@ -15,7 +15,9 @@ size_t utf8_sequence_length(unsigned char c) {
   return 0;
 }
 
-bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+bool is_continuation(unsigned char c) {
+  return (c & 0xC0) == 0x80;
+}
 
 // How many bytes at the end of s are the start of a character still missing bytes (0 to 3).
 // Invalid bytes are not held: they would never complete.

@@ -52,9 +52,18 @@ TEST(SamplingParams, RejectsBadValuesNamingTheField) {
       {"presence_penalty", [](auto& p) { p.presence_penalty = -2.5f; }},
       {"presence_penalty", [](auto& p) { p.presence_penalty = 1e30f; }},
       {"penalty_last_n", [](auto& p) { p.penalty_last_n = -2; }},
-      {"logit_bias", [](auto& p) { p.logit_bias = {{1, NAN}}; }},
-      {"logit_bias", [](auto& p) { p.logit_bias = {{1, INFINITY}}; }},
-      {"logit_bias", [](auto& p) { p.logit_bias = {{-1, 1.0f}}; }},
+      {"logit_bias",
+       [](auto& p) {
+         p.logit_bias = {{1, NAN}};
+       }},
+      {"logit_bias",
+       [](auto& p) {
+         p.logit_bias = {{1, INFINITY}};
+       }},
+      {"logit_bias",
+       [](auto& p) {
+         p.logit_bias = {{-1, 1.0f}};
+       }},
   };
   for (const auto& c : cases) {
     auto p = test::plain_params();

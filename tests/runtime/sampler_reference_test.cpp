@@ -45,9 +45,8 @@ std::vector<int32_t> reference_survivors(const std::vector<float>& logits, const
     std::vector<size_t> order(toks.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     const auto dist = [&](size_t i) { return std::abs(-std::log(p[i]) - h); };
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return dist(a) < dist(b) || (dist(a) == dist(b) && toks[a].id < toks[b].id);
-    });
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return dist(a) < dist(b) || (dist(a) == dist(b) && toks[a].id < toks[b].id); });
     std::vector<Tok> kept;
     double cum = 0;
     for (size_t i : order) {
@@ -98,8 +97,8 @@ TEST(SamplerReference, RandomLogitsAndSettings) {
     sp.min_p = pick(std::vector<float>{0.0f, 0.05f, 0.3f});
     const auto got = test::ids_of(Sampler(sp, vocab).survivors(logits));
     ASSERT_EQ(got, reference_survivors(logits, sp))
-        << "trial " << trial << " vocab " << vocab << " top_k " << sp.top_k << " typical " << sp.typical_p
-        << " top_p " << sp.top_p << " min_p " << sp.min_p;
+        << "trial " << trial << " vocab " << vocab << " top_k " << sp.top_k << " typical " << sp.typical_p << " top_p "
+        << sp.top_p << " min_p " << sp.min_p;
   }
 }
 

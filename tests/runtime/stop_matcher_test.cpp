@@ -159,9 +159,8 @@ bool is_whole_utf8(const std::string& s) {
 
 TEST(StopMatcher, AnyCuttingGivesTheSameTextAndWholeCharacters) {
   const std::vector<std::string> texts = {
-      "The end.</s> ignored",    "aaaab aab",           "no stop here at all, \xC3\xA9t\xC3\xA9",
-      "\xE7\xB5\x82 \xC3\xA9!x", "abab<|im_end|>tail", "<|im_<|im_end|>",
-      "\xF0\x9F\x98\x80\xF0\x9F\x98\x81 ok",
+      "The end.</s> ignored", "aaaab aab",       "no stop here at all, \xC3\xA9t\xC3\xA9", "\xE7\xB5\x82 \xC3\xA9!x",
+      "abab<|im_end|>tail",   "<|im_<|im_end|>", "\xF0\x9F\x98\x80\xF0\x9F\x98\x81 ok",
   };
   const std::vector<std::string> stops = {"</s>", "aab", "<|im_end|>", "\xC3\xA9!", "\xF0\x9F\x98\x81"};
   std::mt19937 rng(7);
