@@ -19,8 +19,9 @@ std::string undefined_hint(const Value& v) {
   return hint.empty() ? "value is undefined" : hint;
 }
 
-Value checked_int(int64_t result, bool overflow) {
-  if (overflow) throw TemplateError("integer overflow (the engine's integers are 64-bit)");
+// Python integers do not overflow; ours are 64-bit, so overflow is an error.
+Value checked(bool overflowed, int64_t result) {
+  if (overflowed) throw TemplateError("integer overflow (the engine's integers are 64-bit)");
   return Value(result);
 }
 
@@ -509,7 +510,8 @@ Value Evaluator::eval_binary(const std::string& op, const Value& a, const Value&
   if (op == "+") {
     if (ints) {
       int64_t r = 0;
-      return checked_int(r, __builtin_add_overflow(a.int_like(), b.int_like(), &r));
+      const bool overflowed = __builtin_add_overflow(a.int_like(), b.int_like(), &r);
+      return checked(overflowed, r);
     }
     if (nums) return Value(a.number() + b.number());
     if (a.is_string() && b.is_string()) {
@@ -527,7 +529,8 @@ Value Evaluator::eval_binary(const std::string& op, const Value& a, const Value&
   if (op == "-") {
     if (ints) {
       int64_t r = 0;
-      return checked_int(r, __builtin_sub_overflow(a.int_like(), b.int_like(), &r));
+      const bool overflowed = __builtin_sub_overflow(a.int_like(), b.int_like(), &r);
+      return checked(overflowed, r);
     }
     if (nums) return Value(a.number() - b.number());
     throw unsupported();
@@ -535,7 +538,8 @@ Value Evaluator::eval_binary(const std::string& op, const Value& a, const Value&
   if (op == "*") {
     if (ints) {
       int64_t r = 0;
-      return checked_int(r, __builtin_mul_overflow(a.int_like(), b.int_like(), &r));
+      const bool overflowed = __builtin_mul_overflow(a.int_like(), b.int_like(), &r);
+      return checked(overflowed, r);
     }
     if (nums) return Value(a.number() * b.number());
     const Value* seq = a.is_string() || a.is_array() ? &a : (b.is_string() || b.is_array() ? &b : nullptr);
