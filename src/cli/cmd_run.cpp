@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "nlohmann/json.hpp"
 #include "runtime/sampler.h"
 
 namespace forge::cli {
@@ -14,6 +15,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
     SamplingFlags sampling;
     std::string prompt;
     bool no_stats = false;
+    bool json = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt with the interpreter");
@@ -25,6 +27,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-p,--prompt", o->prompt, "The prompt")->required();
   add_sampling_options(cmd, o->sampling);
   cmd->add_flag("--no-stats", o->no_stats, "Do not print speed figures to stderr");
+  cmd->add_flag("--json", o->json,
+                "Print one JSON object at the end instead of streaming: prompt and generated token ids, text, "
+                "finish reason, timings");
   cmd->callback([o, &exit_code] {
     if (o->prompt.empty()) throw std::invalid_argument("the prompt is empty");
     runtime::SamplingParams params = o->sampling.resolve();
@@ -34,12 +39,25 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::vector<int32_t> prompt = tok.encode(o->prompt, {.add_special = true, .parse_special = true});
     runtime::Sampler sampler(params, m->spec().n_vocab);
     runtime::Session session(*fwd, tok);
-    auto res = session.generate(prompt, sampler, o->sampling.gen, [](std::string_view text) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
+    const bool stream = !o->json;
+    auto res = session.generate(prompt, sampler, o->sampling.gen, [stream](std::string_view text) {
+      if (stream) {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+      }
       return true;
     });
-    std::fputc('\n', stdout);
+    if (o->json) {
+      nlohmann::json j = {{"prompt_tokens", prompt},
+                          {"tokens", res.tokens},
+                          {"text", res.text},
+                          {"finish_reason", runtime::finish_reason_name(res.finish)},
+                          {"prompt_seconds", res.prompt_seconds},
+                          {"generation_seconds", res.gen_seconds}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::fputc('\n', stdout);
+    }
     std::fflush(stdout);
     if (!o->no_stats) {
       const int n_gen = static_cast<int>(res.tokens.size());

@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   forge::cli::add_info_command(app, exit_code);
   forge::cli::add_run_command(app, exit_code);
   forge::cli::add_logits_command(app, exit_code);
+  forge::cli::add_tokenize_commands(app, exit_code);
+  forge::cli::add_quantize_command(app, exit_code);
+  forge::cli::add_dump_command(app, exit_code);
+  forge::cli::add_synth_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

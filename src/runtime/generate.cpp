@@ -49,7 +49,7 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, Sampler& sampl
   res.prompt_tokens = static_cast<int>(prompt.size() - keep);
   res.prompt_seconds = seconds_since(t0);
 
-  StreamDecoder decoder(tok_, /*skip_special=*/true);
+  StreamDecoder decoder(tok_, /*skip_special=*/true, /*continuation=*/true);
   StopMatcher stops(opts.stop);
   auto t1 = std::chrono::steady_clock::now();
   auto emit = [&](const std::string& piece) {

@@ -14,7 +14,10 @@ class Tokenizer;
 
 class StreamDecoder {
  public:
-  StreamDecoder(const Tokenizer& tok, bool skip_special = false) : tok_(&tok), skip_special_(skip_special) {}
+  // `continuation`: the ids continue text decoded before (a prompt), so a
+  // leading space is kept rather than stripped as at the start of a text.
+  StreamDecoder(const Tokenizer& tok, bool skip_special = false, bool continuation = false)
+      : tok_(&tok), skip_special_(skip_special), at_start_(!continuation) {}
   // Text that became final with `id` (often empty while a character is incomplete).
   std::string push(int32_t id);
   // Whatever is still held back (incomplete bytes come out as U+FFFD).
