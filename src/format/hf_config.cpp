@@ -19,11 +19,16 @@ struct IsVector<std::vector<T>> : std::true_type {};
 
 template <class T>
 std::string expected_name() {
-  if constexpr (std::is_same_v<T, bool>) return "boolean";
-  else if constexpr (std::is_same_v<T, std::string>) return "string";
-  else if constexpr (std::is_integral_v<T>) return "integer";
-  else if constexpr (std::is_floating_point_v<T>) return "number";
-  else return "array of " + expected_name<typename T::value_type>();
+  if constexpr (std::is_same_v<T, bool>)
+    return "boolean";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "string";
+  else if constexpr (std::is_integral_v<T>)
+    return "integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "number";
+  else
+    return "array of " + expected_name<typename T::value_type>();
 }
 
 // Converts one JSON value to T, or returns an error text ("has type string,
@@ -111,7 +116,9 @@ HfConfig HfConfig::sub(std::string_view key) const {
   return HfConfig(*v, name_ + ": " + std::string(key));
 }
 
-bool HfConfig::has(std::string_view key) const { return find_present(j_, key) != nullptr; }
+bool HfConfig::has(std::string_view key) const {
+  return find_present(j_, key) != nullptr;
+}
 
 template <class T>
 std::optional<T> HfConfig::get_optional(std::string_view key) const {

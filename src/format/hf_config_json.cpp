@@ -54,15 +54,23 @@ Json parse_json_strictly(std::string_view text, const std::string& name) {
 
 std::string json_type_name(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::string: return "string";
+    case Json::value_t::string:
+      return "string";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "integer";
-    case Json::value_t::number_float: return "number";
-    case Json::value_t::boolean: return "boolean";
-    case Json::value_t::null: return "null";
-    case Json::value_t::array: return "array";
-    case Json::value_t::object: return "object";
-    default: return "invalid";
+    case Json::value_t::number_unsigned:
+      return "integer";
+    case Json::value_t::number_float:
+      return "number";
+    case Json::value_t::boolean:
+      return "boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "object";
+    default:
+      return "invalid";
   }
 }
 

@@ -2,10 +2,9 @@
 // shard indexes, config.json, adapter_config.json): all untrusted text.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace forge {
 

@@ -14,11 +14,11 @@ namespace {
 // Linear layers of the architectures the model layer maps (llama, mistral,
 // qwen2, phi3's fused qkv_proj / gate_up_proj, gemma*, stablelm) and the
 // output projection.
-constexpr std::array<std::string_view, 10> kHfModules{
-    "q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", "gate_proj", "up_proj", "down_proj", "gate_up_proj", "lm_head"};
+constexpr std::array<std::string_view, 10> kHfModules{"q_proj",    "k_proj",  "v_proj",    "o_proj",       "qkv_proj",
+                                                      "gate_proj", "up_proj", "down_proj", "gate_up_proj", "lm_head"};
 // The same layers as llama.cpp names their GGUF tensors.
-constexpr std::array<std::string_view, 9> kGgufModules{
-    "attn_q", "attn_k", "attn_v", "attn_output", "attn_qkv", "ffn_gate", "ffn_up", "ffn_down", "output"};
+constexpr std::array<std::string_view, 9> kGgufModules{"attn_q",   "attn_k", "attn_v",   "attn_output", "attn_qkv",
+                                                       "ffn_gate", "ffn_up", "ffn_down", "output"};
 
 template <size_t N>
 std::string join(const std::array<std::string_view, N>& names) {
@@ -37,10 +37,18 @@ bool contains(const std::array<std::string_view, N>& names, std::string_view n) 
 
 }  // namespace
 
-bool is_known_hf_lora_module(std::string_view module) { return contains(kHfModules, module); }
-bool is_known_gguf_lora_module(std::string_view module) { return contains(kGgufModules, module); }
-std::string known_hf_lora_modules() { return join(kHfModules); }
-std::string known_gguf_lora_modules() { return join(kGgufModules); }
+bool is_known_hf_lora_module(std::string_view module) {
+  return contains(kHfModules, module);
+}
+bool is_known_gguf_lora_module(std::string_view module) {
+  return contains(kGgufModules, module);
+}
+std::string known_hf_lora_modules() {
+  return join(kHfModules);
+}
+std::string known_gguf_lora_modules() {
+  return join(kGgufModules);
+}
 
 LoraAdapter LoraAdapter::open(const std::string& path) {
   std::error_code ec;

@@ -109,7 +109,7 @@ class LoraAdapter {
 // maps, in HF spelling and in GGUF spelling. Anything else is refused by name.
 bool is_known_hf_lora_module(std::string_view module);
 bool is_known_gguf_lora_module(std::string_view module);
-std::string known_hf_lora_modules();    // "q_proj, k_proj, ..." for messages
+std::string known_hf_lora_modules();  // "q_proj, k_proj, ..." for messages
 std::string known_gguf_lora_modules();
 
 }  // namespace forge

@@ -63,7 +63,8 @@ LoraAdapter GgufAdapterReader::read(const std::string& path) {
     std::string_view n = t.name;
     const bool is_a = ends_with(n, kSuffixA), is_b = ends_with(n, kSuffixB);
     if (!is_a && !is_b) {
-      throw FormatError(path + ": tensor '" + t.name + "' is not a LoRA matrix (expected names ending in .lora_a or .lora_b)");
+      throw FormatError(path + ": tensor '" + t.name +
+                        "' is not a LoRA matrix (expected names ending in .lora_a or .lora_b)");
     }
     n.remove_suffix(kSuffixA.size());
     auto [it, added] = found.try_emplace(std::string(n));
@@ -107,6 +108,8 @@ LoraAdapter GgufAdapterReader::read(const std::string& path) {
   return a;
 }
 
-LoraAdapter LoraAdapter::open_gguf(const std::string& path) { return GgufAdapterReader::read(path); }
+LoraAdapter LoraAdapter::open_gguf(const std::string& path) {
+  return GgufAdapterReader::read(path);
+}
 
 }  // namespace forge

@@ -67,8 +67,8 @@ void PeftAdapterReader::read_config(LoraAdapter& a, const HfConfig& c) {
     a.target_modules_ = c.get<std::vector<std::string>>("target_modules");
     for (const auto& m : a.target_modules_) {
       if (!is_known_hf_lora_module(m)) {
-        throw FormatError(c.path() + ": target module '" + m + "' is not one Forge can adapt (known: " +
-                          known_hf_lora_modules() + ")");
+        throw FormatError(c.path() + ": target module '" + m +
+                          "' is not one Forge can adapt (known: " + known_hf_lora_modules() + ")");
       }
     }
   }
@@ -95,10 +95,11 @@ LoraAdapter PeftAdapterReader::read(const std::string& dir) {
   HfConfig config = HfConfig::open((base / "adapter_config.json").string());
   read_config(a, config);
 
-  a.safetensors_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open((base / "adapter_model.safetensors").string()));
+  a.safetensors_ =
+      std::make_unique<SafetensorsFile>(SafetensorsFile::open((base / "adapter_model.safetensors").string()));
   const SafetensorsFile& f = *a.safetensors_;
-  const double scale = a.use_rslora_ ? a.alpha_ / std::sqrt(static_cast<double>(*a.rank_))
-                                     : a.alpha_ / static_cast<double>(*a.rank_);
+  const double scale =
+      a.use_rslora_ ? a.alpha_ / std::sqrt(static_cast<double>(*a.rank_)) : a.alpha_ / static_cast<double>(*a.rank_);
 
   // Module path -> (A, B), in order of first appearance.
   std::vector<std::string> order;
@@ -148,6 +149,8 @@ LoraAdapter PeftAdapterReader::read(const std::string& dir) {
   return a;
 }
 
-LoraAdapter LoraAdapter::open_peft(const std::string& dir) { return PeftAdapterReader::read(dir); }
+LoraAdapter LoraAdapter::open_peft(const std::string& dir) {
+  return PeftAdapterReader::read(dir);
+}
 
 }  // namespace forge

@@ -33,9 +33,13 @@ const DtypeRow& row(SafetensorsDtype t) {
 
 }  // namespace
 
-std::string_view safetensors_dtype_name(SafetensorsDtype t) { return row(t).name; }
+std::string_view safetensors_dtype_name(SafetensorsDtype t) {
+  return row(t).name;
+}
 
-int safetensors_dtype_bits(SafetensorsDtype t) { return row(t).bits; }
+int safetensors_dtype_bits(SafetensorsDtype t) {
+  return row(t).bits;
+}
 
 std::optional<SafetensorsDtype> safetensors_dtype_from_name(std::string_view name) {
   for (const auto& r : kDtypes) {
@@ -46,10 +50,14 @@ std::optional<SafetensorsDtype> safetensors_dtype_from_name(std::string_view nam
 
 std::optional<GgmlType> safetensors_dtype_to_ggml(SafetensorsDtype t) {
   switch (t) {
-    case SafetensorsDtype::F32: return GgmlType::F32;
-    case SafetensorsDtype::F16: return GgmlType::F16;
-    case SafetensorsDtype::BF16: return GgmlType::BF16;
-    default: return std::nullopt;
+    case SafetensorsDtype::F32:
+      return GgmlType::F32;
+    case SafetensorsDtype::F16:
+      return GgmlType::F16;
+    case SafetensorsDtype::BF16:
+      return GgmlType::BF16;
+    default:
+      return std::nullopt;
   }
 }
 

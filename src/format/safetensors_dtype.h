@@ -12,8 +12,26 @@
 namespace forge {
 
 enum class SafetensorsDtype : uint8_t {
-  BOOL, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64, C64,
-  F4, F6_E2M3, F6_E3M2,
+  BOOL,
+  U8,
+  I8,
+  F8_E5M2,
+  F8_E4M3,
+  F8_E8M0,
+  I16,
+  U16,
+  F16,
+  BF16,
+  I32,
+  U32,
+  F32,
+  F64,
+  I64,
+  U64,
+  C64,
+  F4,
+  F6_E2M3,
+  F6_E3M2,
 };
 
 // The name as it appears in the header: "F32", "BF16", "I64".

@@ -29,7 +29,8 @@ class SafetensorsParser {
 
 Json SafetensorsParser::read_header(SafetensorsFile& f) {
   if (b_.size() < 8) {
-    fail("file is too small to be SafeTensors (" + std::to_string(b_.size()) + " bytes, the header length alone takes 8)");
+    fail("file is too small to be SafeTensors (" + std::to_string(b_.size()) +
+         " bytes, the header length alone takes 8)");
   }
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | b_[i];  // little-endian whatever the host
@@ -119,8 +120,8 @@ SafetensorsTensor SafetensorsParser::read_tensor(const std::string& name, const 
   }
   if (t.end > buffer_size) {
     fail(q + " ends past the file end (data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
-         "], byte buffer " + std::to_string(buffer_size) + " bytes from offset " + std::to_string(b_.size() - buffer_size) +
-         ")");
+         "], byte buffer " + std::to_string(buffer_size) + " bytes from offset " +
+         std::to_string(b_.size() - buffer_size) + ")");
   }
   const uint64_t bits = static_cast<uint64_t>(safetensors_dtype_bits(t.dtype));
   if (t.n_elements > std::numeric_limits<uint64_t>::max() / bits) fail(q + ": byte size overflows 64 bits");
@@ -150,8 +151,8 @@ void SafetensorsParser::check_tiling(const SafetensorsFile& f, uint64_t buffer_s
            std::to_string(t.begin) + ")");
     }
     if (t.begin > covered) {
-      fail("bytes " + std::to_string(covered) + ".." + std::to_string(t.begin) + " of the byte buffer belong to no tensor (a hole before '" +
-           t.name + "')");
+      fail("bytes " + std::to_string(covered) + ".." + std::to_string(t.begin) +
+           " of the byte buffer belong to no tensor (a hole before '" + t.name + "')");
     }
     covered = t.end;
     prev = &t;

@@ -37,7 +37,8 @@ SafetensorsSet SafetensorsSet::open(const std::string& path) {
   if (fs::is_directory(path, ec)) {
     fs::path dir(path);
     if (fs::exists(dir / kSafetensorsIndexName, ec)) return open_index((dir / kSafetensorsIndexName).string());
-    if (fs::exists(dir / kSafetensorsSingleName, ec)) return from_file(SafetensorsFile::open((dir / kSafetensorsSingleName).string()));
+    if (fs::exists(dir / kSafetensorsSingleName, ec))
+      return from_file(SafetensorsFile::open((dir / kSafetensorsSingleName).string()));
     throw FormatError(path + ": holds neither " + kSafetensorsIndexName + " nor " + kSafetensorsSingleName);
   }
   if (ends_with(path, ".index.json")) return open_index(path);
@@ -65,8 +66,8 @@ SafetensorsSet SafetensorsSet::open_index(const std::string& index_path) {
                         ", expected string");
     }
     const std::string& s = shard.get_ref<const std::string&>();
-    if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos ||
-        s.find('\\') != std::string::npos || s.find('\0') != std::string::npos) {
+    if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos || s.find('\\') != std::string::npos ||
+        s.find('\0') != std::string::npos) {
       throw FormatError(name + ": 'weight_map' entry '" + tensor + "' names shard '" + s +
                         "', expected a file name in the index's folder");
     }

@@ -1,9 +1,10 @@
 // config.json: every fixture's file reads with the values the fixtures README
 // states; v4 and v5 RoPE layouts read alike; wrong types and missing keys get
 // one-line errors naming the file and the key.
+#include "format/hf_config.h"
+
 #include <gtest/gtest.h>
 
-#include "format/hf_config.h"
 #include "hf_test_util.h"
 
 namespace forge {
@@ -18,11 +19,16 @@ struct ConfigCase {
 };
 
 constexpr ConfigCase kConfigs[] = {
-    {"llama", "LlamaForCausalLM", 64, 2},        {"llama-tied-rope3", "LlamaForCausalLM", 64, 2},
-    {"llama-k", "LlamaForCausalLM", 256, 2},     {"qwen2", "Qwen2ForCausalLM", 64, 2},
-    {"phi3", "Phi3ForCausalLM", 64, 2},          {"mistral", "MistralForCausalLM", 64, 2},
-    {"gemma", "GemmaForCausalLM", 64, 2},        {"gemma2", "Gemma2ForCausalLM", 64, 4},
-    {"gemma3", "Gemma3ForCausalLM", 64, 6},      {"stablelm", "StableLmForCausalLM", 64, 2},
+    {"llama", "LlamaForCausalLM", 64, 2},
+    {"llama-tied-rope3", "LlamaForCausalLM", 64, 2},
+    {"llama-k", "LlamaForCausalLM", 256, 2},
+    {"qwen2", "Qwen2ForCausalLM", 64, 2},
+    {"phi3", "Phi3ForCausalLM", 64, 2},
+    {"mistral", "MistralForCausalLM", 64, 2},
+    {"gemma", "GemmaForCausalLM", 64, 2},
+    {"gemma2", "Gemma2ForCausalLM", 64, 4},
+    {"gemma3", "Gemma3ForCausalLM", 64, 6},
+    {"stablelm", "StableLmForCausalLM", 64, 2},
     {"stablelm-par", "StableLmForCausalLM", 64, 2},
 };
 
@@ -52,7 +58,9 @@ INSTANTIATE_TEST_SUITE_P(All, FixtureConfig, ::testing::ValuesIn(kConfigs), [](c
   return n;
 });
 
-HfConfig fixture(const char* name) { return HfConfig::open(fixtures_dir() + "/" + name + "/config.json"); }
+HfConfig fixture(const char* name) {
+  return HfConfig::open(fixtures_dir() + "/" + name + "/config.json");
+}
 
 TEST(HfConfigRope, V5SingleSet) {
   RopeParameters r = fixture("llama").rope();
@@ -93,7 +101,8 @@ TEST(HfConfigRope, V5PartialRotary) {
 TEST(HfConfigRope, V4LayoutReadsAlike) {
   HfConfig c = HfConfig::parse(R"({"rope_theta": 500000.0, "partial_rotary_factor": 0.5,
       "rope_scaling": {"type": "llama3", "factor": 8, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                       "original_max_position_embeddings": 8192}})", "v4.json");
+                       "original_max_position_embeddings": 8192}})",
+                               "v4.json");
   RopeParameters r = c.rope();
   EXPECT_EQ(r.rope_type, "llama3");
   EXPECT_EQ(r.theta, 5e5);
@@ -109,7 +118,8 @@ TEST(HfConfigRope, V4LayoutReadsAlike) {
 
   // Gemma 3 in v4: sliding layers take rope_local_base_freq and no scaling.
   HfConfig g3 = HfConfig::parse(R"({"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
-      "rope_scaling": {"rope_type": "linear", "factor": 8.0}})", "g3.json");
+      "rope_scaling": {"rope_type": "linear", "factor": 8.0}})",
+                                "g3.json");
   EXPECT_EQ(g3.rope("full_attention").theta, 1e6);
   EXPECT_EQ(g3.rope("full_attention").rope_type, "linear");
   EXPECT_EQ(g3.rope("sliding_attention").theta, 1e4);

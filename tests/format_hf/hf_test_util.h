@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -12,14 +13,16 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "format/format_error.h"
 
 namespace forge::testing {
 
-inline std::string data_dir() { return FORGE_DATA_DIR; }
-inline std::string fixtures_dir() { return data_dir() + "/fixtures"; }
+inline std::string data_dir() {
+  return FORGE_DATA_DIR;
+}
+inline std::string fixtures_dir() {
+  return data_dir() + "/fixtures";
+}
 
 // A SafeTensors file from a header text and a byte buffer.
 inline std::vector<uint8_t> st_bytes(const std::string& header, const std::vector<uint8_t>& buffer) {
@@ -76,8 +79,8 @@ class ScratchDir {
  public:
   ScratchDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("forge_hf_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
+    path_ = std::filesystem::temp_directory_path() / ("forge_hf_" + std::string(info->test_suite_name()) + "_" +
+                                                      info->name() + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -113,10 +116,10 @@ std::string error_of(F&& f) {
   return "";
 }
 
-#define EXPECT_FORMAT_ERROR(stmt, fragment)                                           \
-  do {                                                                                \
-    std::string msg_ = ::forge::testing::error_of([&] { (void)(stmt); });             \
-    EXPECT_NE(msg_.find(fragment), std::string::npos) << "got: '" << msg_ << "'";    \
+#define EXPECT_FORMAT_ERROR(stmt, fragment)                                       \
+  do {                                                                            \
+    std::string msg_ = ::forge::testing::error_of([&] { (void)(stmt); });         \
+    EXPECT_NE(msg_.find(fragment), std::string::npos) << "got: '" << msg_ << "'"; \
   } while (0)
 
 }  // namespace forge::testing

@@ -1,6 +1,8 @@
 // LoRA adapters: the fixture in both forms (PEFT folder, GGUF f32 and f16)
 // with the values its README states, checked against the base model's
 // weights and against each other; malformed adapters get clear errors.
+#include "format/lora_adapter.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <set>
 
 #include "format/gguf_writer.h"
-#include "format/lora_adapter.h"
 #include "format/safetensors_set.h"
 #include "hf_test_util.h"
 
@@ -27,8 +28,8 @@ const std::set<std::string> kHfTargets{"q_proj", "v_proj", "o_proj", "gate_proj"
 
 float f16_to_f32(uint16_t h) {
   const int sign = h >> 15, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  float v = exp == 0 ? std::ldexp(static_cast<float>(mant), -24)
-                     : std::ldexp(static_cast<float>(mant | 0x400), exp - 25);
+  float v =
+      exp == 0 ? std::ldexp(static_cast<float>(mant), -24) : std::ldexp(static_cast<float>(mant | 0x400), exp - 25);
   return sign ? -v : v;  // no inf/nan in this data
 }
 
@@ -75,9 +76,11 @@ TEST(LoraFixture, PeftFolder) {
 
 // GGUF module name for an HF one, for comparing the two forms.
 std::string gguf_target(const LoraPair& hf) {
-  static const std::pair<const char*, const char*> kMap[] = {
-      {"q_proj", "attn_q"}, {"v_proj", "attn_v"}, {"o_proj", "attn_output"}, {"gate_proj", "ffn_gate"},
-      {"down_proj", "ffn_down"}};
+  static const std::pair<const char*, const char*> kMap[] = {{"q_proj", "attn_q"},
+                                                             {"v_proj", "attn_v"},
+                                                             {"o_proj", "attn_output"},
+                                                             {"gate_proj", "ffn_gate"},
+                                                             {"down_proj", "ffn_down"}};
   for (auto [h, g] : kMap) {
     if (hf.module == h) return "blk." + std::to_string(hf.layer) + "." + g + ".weight";
   }
@@ -178,23 +181,22 @@ TEST(LoraMalformed, GoodBaselineReads) {
 
 TEST(LoraMalformed, RsloraScale) {
   ScratchDir d;
-  LoraAdapter a = LoraAdapter::open(peft_dir(d, with(kConfig, "\"use_rslora\": false", "\"use_rslora\": true"),
-                                             good_tensors()));
+  LoraAdapter a =
+      LoraAdapter::open(peft_dir(d, with(kConfig, "\"use_rslora\": false", "\"use_rslora\": true"), good_tensors()));
   EXPECT_EQ(a.pairs()[0].scale, 8.0 / 2.0);  // alpha / sqrt(4)
 }
 
 TEST(LoraMalformed, UnknownTargetModule) {
   ScratchDir d;
-  EXPECT_FORMAT_ERROR(LoraAdapter::open(peft_dir(d, with(kConfig, "\"v_proj\"]", "\"v_proj\", \"wqkv\"]"),
-                                                 good_tensors())),
-                      "target module 'wqkv' is not one Forge can adapt");
+  EXPECT_FORMAT_ERROR(
+      LoraAdapter::open(peft_dir(d, with(kConfig, "\"v_proj\"]", "\"v_proj\", \"wqkv\"]"), good_tensors())),
+      "target module 'wqkv' is not one Forge can adapt");
   ScratchDir d2;
   auto ts = good_tensors();
   ts[0].name = "base_model.model.model.layers.0.mlp.fc1.lora_A.weight";
   ts[1].name = "base_model.model.model.layers.0.mlp.fc1.lora_B.weight";
-  EXPECT_FORMAT_ERROR(
-      LoraAdapter::open(peft_dir(d2, with(kConfig, "[\"q_proj\", \"v_proj\"]", "\"all-linear\""), ts)),
-      "adapts module 'fc1', which Forge cannot adapt");
+  EXPECT_FORMAT_ERROR(LoraAdapter::open(peft_dir(d2, with(kConfig, "[\"q_proj\", \"v_proj\"]", "\"all-linear\""), ts)),
+                      "adapts module 'fc1', which Forge cannot adapt");
   ScratchDir d3;
   ts = good_tensors();
   ts[0].name = "base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight";
@@ -232,12 +234,14 @@ TEST(LoraMalformed, ForeignTensorsAndDtypes) {
   ScratchDir d;
   auto ts = good_tensors();
   ts.push_back({"base_model.model.lm_head.weight", "F32", {4}});
-  EXPECT_FORMAT_ERROR(LoraAdapter::open(peft_dir(d, kConfig, ts)), "'base_model.model.lm_head.weight' is not a LoRA matrix");
+  EXPECT_FORMAT_ERROR(LoraAdapter::open(peft_dir(d, kConfig, ts)),
+                      "'base_model.model.lm_head.weight' is not a LoRA matrix");
   ScratchDir d2;
   ts = good_tensors();
   ts[0].dtype = "I64";
   ts[0].element_size = 8;
-  EXPECT_FORMAT_ERROR(LoraAdapter::open(peft_dir(d2, kConfig, ts)), "has dtype I64; LoRA matrices must be F32, F16 or BF16");
+  EXPECT_FORMAT_ERROR(LoraAdapter::open(peft_dir(d2, kConfig, ts)),
+                      "has dtype I64; LoRA matrices must be F32, F16 or BF16");
 }
 
 TEST(LoraMalformed, ConfigRefusals) {
@@ -253,7 +257,8 @@ TEST(LoraMalformed, ConfigRefusals) {
       {"\"r\": 4", "\"r\": 0", "key 'r' is 0, expected a positive rank"},
       {"\"r\": 4", "\"r\": \"4\"", "key 'r' has type string"},
       {"\"lora_alpha\": 8,", "", "key 'lora_alpha' is missing"},
-      {"\"target_modules\": [\"q_proj\", \"v_proj\"]", "\"target_modules\": [\"q_proj\", 3]", "item 1 has type integer"},
+      {"\"target_modules\": [\"q_proj\", \"v_proj\"]", "\"target_modules\": [\"q_proj\", 3]",
+       "item 1 has type integer"},
   };
   for (const auto& c : cases) {
     ScratchDir d;
@@ -265,7 +270,8 @@ TEST(LoraMalformed, ConfigRefusals) {
 
 // A GGUF adapter built with the format layer's writer.
 std::vector<uint8_t> gguf_adapter(const std::vector<std::pair<std::string, std::vector<int64_t>>>& tensors,
-                                  const std::string& general_type = "adapter", const std::string& adapter_type = "lora") {
+                                  const std::string& general_type = "adapter",
+                                  const std::string& adapter_type = "lora") {
   GgufWriter w;
   w.set_string("general.architecture", "llama");
   w.set_string("general.type", general_type);
@@ -280,8 +286,8 @@ std::vector<uint8_t> gguf_adapter(const std::vector<std::pair<std::string, std::
 TEST(LoraGguf, ScaleAndErrors) {
   ScratchDir d;
   // GGML order: A is [in, rank], B is [rank, out].
-  LoraAdapter a = LoraAdapter::open(d.write("a.gguf", gguf_adapter({{"blk.3.attn_k.weight.lora_a", {64, 8}},
-                                                                     {"blk.3.attn_k.weight.lora_b", {8, 32}}})));
+  LoraAdapter a = LoraAdapter::open(d.write(
+      "a.gguf", gguf_adapter({{"blk.3.attn_k.weight.lora_a", {64, 8}}, {"blk.3.attn_k.weight.lora_b", {8, 32}}})));
   ASSERT_EQ(a.pairs().size(), 1u);
   EXPECT_EQ(a.pairs()[0].scale, 2.0);  // 16 / 8
   EXPECT_EQ(a.pairs()[0].layer, 3);

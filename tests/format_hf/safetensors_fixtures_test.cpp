@@ -23,9 +23,9 @@ struct Fixture {
 };
 
 constexpr Fixture kFixtures[] = {
-    {"llama", 139584},   {"llama-tied-rope3", 106816}, {"llama-k", 1443072}, {"qwen2", 139840},
-    {"phi3", 139584},    {"mistral", 139584},          {"gemma", 106816},    {"gemma2", 181312},
-    {"gemma3", 255744},  {"stablelm", 140160},         {"stablelm-par", 139840},
+    {"llama", 139584},  {"llama-tied-rope3", 106816}, {"llama-k", 1443072},     {"qwen2", 139840},
+    {"phi3", 139584},   {"mistral", 139584},          {"gemma", 106816},        {"gemma2", 181312},
+    {"gemma3", 255744}, {"stablelm", 140160},         {"stablelm-par", 139840},
 };
 
 TEST(SafetensorsFixtures, EveryFixtureFolderIsPresent) {
@@ -76,12 +76,11 @@ TEST_P(SafetensorsFixture, EmbeddingMatchesConfigAndGguf) {
       << "model.safetensors and model-f32.gguf disagree on the embedding bytes";
 }
 
-INSTANTIATE_TEST_SUITE_P(All, SafetensorsFixture, ::testing::ValuesIn(kFixtures),
-                         [](const auto& info) {
-                           std::string n = info.param.name;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, SafetensorsFixture, ::testing::ValuesIn(kFixtures), [](const auto& info) {
+  std::string n = info.param.name;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+});
 
 }  // namespace
 }  // namespace forge

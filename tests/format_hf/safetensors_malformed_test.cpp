@@ -25,9 +25,9 @@ std::string error_of(const std::vector<uint8_t>& bytes) {
   return "";
 }
 
-#define EXPECT_ERROR(bytes, fragment)                                              \
-  do {                                                                             \
-    std::string msg_ = error_of(bytes);                                            \
+#define EXPECT_ERROR(bytes, fragment)                                             \
+  do {                                                                            \
+    std::string msg_ = error_of(bytes);                                           \
     EXPECT_NE(msg_.find(fragment), std::string::npos) << "got: '" << msg_ << "'"; \
   } while (0)
 
@@ -73,7 +73,8 @@ TEST(SafetensorsMalformed, WrongJsonTypes) {
   EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","shape":"2x3","data_offsets":[0,24]}})", 24), "'shape' has type string");
   EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":{"a":0}}})", 24), "'data_offsets' is");
   EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0]}})", 24), "expected [begin, end]");
-  EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24,48]}})", 24), "expected [begin, end]");
+  EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24,48]}})", 24),
+               "expected [begin, end]");
   EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[-1,24]}})", 24), "expected [begin, end]");
   EXPECT_ERROR(st_bytes(R"({"w":{"shape":[2,3],"data_offsets":[0,24]}})", 24), "tensor 'w' has no 'dtype'");
   EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","data_offsets":[0,24]}})", 24), "has no 'shape'");
@@ -110,7 +111,9 @@ TEST(SafetensorsMalformed, Shapes) {
                "byte size overflows 64 bits");
   // A zero dim makes an empty tensor, allowed with an empty range; a scalar has one element.
   auto f = SafetensorsFile::parse(
-      st_bytes(R"({"e":{"dtype":"F32","shape":[0,5],"data_offsets":[0,0]},"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})", 4),
+      st_bytes(
+          R"({"e":{"dtype":"F32","shape":[0,5],"data_offsets":[0,0]},"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})",
+          4),
       "ok.st");
   EXPECT_EQ(f.tensor("e").n_elements, 0u);
   EXPECT_EQ(f.tensor("s").n_elements, 1u);
@@ -128,13 +131,16 @@ TEST(SafetensorsMalformed, DataOffsets) {
 
 TEST(SafetensorsMalformed, OverlapsHolesAndTrailingBytes) {
   EXPECT_ERROR(st_bytes(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},
-                            "b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})", 24),
+                            "b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})",
+                        24),
                "tensors 'a' and 'b' overlap");
   EXPECT_ERROR(st_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
-                            "b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8),
+                            "b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                        8),
                "overlap");
   EXPECT_ERROR(st_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
-                            "b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", 20),
+                            "b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})",
+                        20),
                "bytes 8..12 of the byte buffer belong to no tensor");
   EXPECT_ERROR(st_bytes(R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12), "bytes 0..4");
   EXPECT_ERROR(st_bytes(kGood, 25), "bytes 24..25 at the end of the byte buffer belong to no tensor");
@@ -143,19 +149,23 @@ TEST(SafetensorsMalformed, OverlapsHolesAndTrailingBytes) {
 
 TEST(SafetensorsMalformed, DuplicateKeys) {
   EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},
-                            "w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
+                            "w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                        8),
                "JSON key 'w' appears twice");
   EXPECT_ERROR(st_bytes(R"({"w":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}})", 4),
                "JSON key 'dtype' appears twice");
   // The same key in two different objects is fine.
   EXPECT_EQ(error_of(st_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},
-                                  "b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)), "");
+                                  "b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                              8)),
+            "");
 }
 
 TEST(SafetensorsMalformed, ViewsStayInsideTheInput) {
   auto bytes = st_bytes(R"({"__metadata__":{"format":"pt"},
                            "b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]},
-                           "a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 12);
+                           "a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                        12);
   auto f = SafetensorsFile::parse(bytes, "ok.st");
   ASSERT_EQ(f.tensors().size(), 2u);
   EXPECT_EQ(f.tensors()[0].name, "a");  // byte order, not header order

@@ -1,8 +1,9 @@
 // Sharded checkpoints: model.safetensors.index.json and its shards, built in a
 // scratch folder; each tensor must sit in exactly the shard the index names.
+#include "format/safetensors_set.h"
+
 #include <gtest/gtest.h>
 
-#include "format/safetensors_set.h"
 #include "hf_test_util.h"
 
 namespace forge {
@@ -43,7 +44,8 @@ TEST(SafetensorsSet, SingleFileFolder) {
   EXPECT_EQ(set.size(), 1u);
   EXPECT_EQ(SafetensorsSet::open(d.file("model.safetensors")).size(), 1u);
   ScratchDir empty;
-  EXPECT_FORMAT_ERROR(SafetensorsSet::open(empty.path()), "holds neither model.safetensors.index.json nor model.safetensors");
+  EXPECT_FORMAT_ERROR(SafetensorsSet::open(empty.path()),
+                      "holds neither model.safetensors.index.json nor model.safetensors");
 }
 
 std::string with(std::string s, const std::string& from, const std::string& to) {
@@ -65,8 +67,10 @@ TEST(SafetensorsSet, IndexDisagreesWithShards) {
       // Shard 2 is no longer named, so 'c' is looked for in shard 1 only.
       {with(idx, R"("c": "model-00002-of-00002.safetensors")", R"("c": "model-00001-of-00002.safetensors")"),
        "tensor 'c' is listed in 'weight_map' but missing from shard 'model-00001-of-00002.safetensors'"},
-      {with(idx, R"("b": "model-00001-of-00002.safetensors", )", ""), "tensor 'b' is in shard 'model-00001-of-00002.safetensors' but not in 'weight_map'"},
-      {with(idx, R"("c": "model-00002-of-00002.safetensors")", R"("c": "model-00002-of-00002.safetensors", "d": "model-00002-of-00002.safetensors")"),
+      {with(idx, R"("b": "model-00001-of-00002.safetensors", )", ""),
+       "tensor 'b' is in shard 'model-00001-of-00002.safetensors' but not in 'weight_map'"},
+      {with(idx, R"("c": "model-00002-of-00002.safetensors")",
+            R"("c": "model-00002-of-00002.safetensors", "d": "model-00002-of-00002.safetensors")"),
        "tensor 'd' is listed in 'weight_map' but missing from shard 'model-00002-of-00002.safetensors'"},
       {with(idx, R"("c": "model-00002-of-00002.safetensors")", R"("c": "model-00003-of-00002.safetensors")"),
        "model-00003-of-00002.safetensors: cannot open"},
@@ -76,7 +80,8 @@ TEST(SafetensorsSet, IndexDisagreesWithShards) {
       {R"({"metadata": {}})", "key 'weight_map' is missing"},
       {R"({"weight_map": []})", "key 'weight_map' has type array, expected object"},
       {R"({"weight_map": {}})", "'weight_map' lists no tensors"},
-      {with(idx, R"("b": "model-00001-of-00002.safetensors", )", R"("b": "model-00001-of-00002.safetensors", "b": "x", )"),
+      {with(idx, R"("b": "model-00001-of-00002.safetensors", )",
+            R"("b": "model-00001-of-00002.safetensors", "b": "x", )"),
        "JSON key 'b' appears twice"},
   };
   for (const auto& c : cases) {
@@ -91,8 +96,10 @@ TEST(SafetensorsSet, TensorInTwoShards) {
   ScratchDir d;
   d.write("s1.safetensors", st_file({{"a", "F32", {1}}}));
   d.write("s2.safetensors", st_file({{"a", "F32", {1}}}));
-  d.write("model.safetensors.index.json", std::string(R"({"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}})"));
-  EXPECT_FORMAT_ERROR(SafetensorsSet::open(d.path()), "tensor 'a' is in shard 's2.safetensors' but 'weight_map' puts it in 's1.safetensors'");
+  d.write("model.safetensors.index.json",
+          std::string(R"({"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}})"));
+  EXPECT_FORMAT_ERROR(SafetensorsSet::open(d.path()),
+                      "tensor 'a' is in shard 's2.safetensors' but 'weight_map' puts it in 's1.safetensors'");
 }
 
 }  // namespace
