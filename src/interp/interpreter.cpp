@@ -140,13 +140,17 @@ void Interpreter::run(const graph::EmbedOp& op, std::span<const int32_t> tokens)
 
 void Interpreter::run(const graph::NormOp& op, int r0, int r1) {
   const int w = width(op.in);
-  const float* weight = reinterpret_cast<const float*>(op.weight->data);
+  const float* weights = reinterpret_cast<const float*>(op.weight->data);
   const float* bias = op.bias ? reinterpret_cast<const float*>(op.bias->data) : nullptr;
   const int groups = w / op.group;
+  // Per-head norms hold one weight row shared by every head, or one row per
+  // head (stablelm's q/k LayerNorm).
+  const bool row_per_group = groups > 1 && op.weight->rows * op.weight->cols == w;
   for (int r = r0; r < r1; ++r) {
     for (int g = 0; g < groups; ++g) {
       const float* x = buf(op.in) + static_cast<size_t>(r) * w + g * op.group;
       float* y = buf(op.out) + static_cast<size_t>(r) * w + g * op.group;
+      const float* weight = row_per_group ? weights + g * op.group : weights;
       double mean = 0.0;
       if (op.kind == model::NormKind::kLayer) {
         for (int j = 0; j < op.group; ++j) mean += x[j];

@@ -6,16 +6,47 @@ namespace forge::model {
 
 void GgufBinder::fail(const std::string& what) const { throw ModelError(f_.path() + ": " + what); }
 
+const GgufValue* GgufBinder::find(const std::string& key) const {
+  if (overrides_) {
+    if (auto it = overrides_->find(key); it != overrides_->end()) return &it->second;
+  }
+  return f_.find(key);
+}
+
+template <class T>
+std::optional<T> GgufBinder::typed(const std::string& key) const {
+  if (overrides_) {
+    if (auto it = overrides_->find(key); it != overrides_->end()) {
+      auto v = it->second.as<T>();
+      if (!v) fail("override of metadata key '" + key + "' (" + it->second.to_display(4) + ") has the wrong type");
+      return v;
+    }
+  }
+  return f_.get_optional<T>(key);
+}
+
+template <>
+std::optional<std::string> GgufBinder::typed<std::string>(const std::string& key) const {
+  if (overrides_) {
+    if (auto it = overrides_->find(key); it != overrides_->end()) {
+      if (!it->second.as_string()) fail("override of metadata key '" + key + "' must be a string");
+      return *it->second.as_string();
+    }
+  }
+  return f_.get_optional<std::string>(key);
+}
+
 template <class T>
 T GgufBinder::key(const std::string& suffix) const {
   const std::string k = arch_ + "." + suffix;
-  if (!f_.has(k)) fail("metadata key '" + k + "' is missing (" + arch_ + " models need it)");
-  return f_.get<T>(k);
+  auto v = typed<T>(k);
+  if (!v) fail("metadata key '" + k + "' is missing (" + arch_ + " models need it)");
+  return *v;
 }
 
 template <class T>
 std::optional<T> GgufBinder::opt(const std::string& suffix) const {
-  return f_.get_optional<T>(arch_ + "." + suffix);
+  return typed<T>(arch_ + "." + suffix);
 }
 
 template uint32_t GgufBinder::key<uint32_t>(const std::string&) const;
@@ -38,8 +69,12 @@ WeightRef GgufBinder::bind(const GgufTensorInfo& t, int64_t cols, int64_t rows, 
   const bool shape_ok = is_vector ? (t.dims.size() == 1 && t.dims[0] == cols)
                                   : (t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows);
   if (!shape_ok) {
-    std::string expected = is_vector ? "[" + std::to_string(cols) + "]"
-                                     : "[" + std::to_string(cols) + ", " + std::to_string(rows) + "]";
+    // Appended piecewise: GCC 12 warns (-Wrestrict, a false positive) on
+    // "literal" + std::string inside a conditional.
+    std::string expected = "[";
+    expected += std::to_string(cols);
+    if (!is_vector) expected += ", " + std::to_string(rows);
+    expected += "]";
     fail("tensor '" + t.name + "' has shape " + t.shape_string() + ", expected " + expected + " (" + why + ")");
   }
   if (!quant::is_supported(t.type)) {

@@ -3,6 +3,7 @@
 // need ("blk.N.attn_q.weight is [n_embd, n_head * head_dim]").
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -12,12 +13,19 @@
 
 namespace forge::model {
 
+// Metadata values that replace (or add to) the file's, by full key: what a
+// user supplies with --override-kv. The file itself is never rewritten.
+using MetadataOverrides = std::map<std::string, GgufValue, std::less<>>;
+
 class GgufBinder {
  public:
-  GgufBinder(const GgufFile& file, std::string arch) : f_(file), arch_(std::move(arch)) {}
+  GgufBinder(const GgufFile& file, std::string arch, const MetadataOverrides* overrides = nullptr)
+      : f_(file), arch_(std::move(arch)), overrides_(overrides) {}
 
   const GgufFile& file() const { return f_; }
   const std::string& arch() const { return arch_; }
+  // A metadata value by full key: the override if one is given, else the file's.
+  const GgufValue* find(const std::string& key) const;
 
   // `<arch>.<suffix>` keys: required (ModelError naming the key if missing)
   // or optional; a wrong type is an error either way.
@@ -42,8 +50,12 @@ class GgufBinder {
  private:
   WeightRef bind(const GgufTensorInfo& t, int64_t cols, int64_t rows, bool is_vector, const char* why) const;
 
+  template <class T>
+  std::optional<T> typed(const std::string& key) const;
+
   const GgufFile& f_;
   std::string arch_;
+  const MetadataOverrides* overrides_;
 };
 
 }  // namespace forge::model

@@ -3,6 +3,7 @@
 #include <array>
 #include <string_view>
 
+#include "model/families.h"
 #include "model/llama_family.h"
 
 namespace forge::model {
@@ -15,20 +16,22 @@ struct Family {
 
 // The architectures Forge runs, by GGUF `general.architecture`.
 constexpr std::array kFamilies = {
-    Family{"llama", configure_llama},
+    Family{"llama", configure_llama},       Family{"qwen2", configure_qwen2},   Family{"phi3", configure_phi3},
+    Family{"gemma", configure_gemma},       Family{"gemma2", configure_gemma2}, Family{"gemma3", configure_gemma3},
+    Family{"stablelm", configure_stablelm},
 };
 
 }  // namespace
 
-ModelSpec spec_from_gguf(const GgufFile& file) {
-  if (!file.has("general.architecture")) {
-    throw ModelError(file.path() + ": metadata key 'general.architecture' is missing");
-  }
-  const std::string arch = file.get<std::string>("general.architecture");
+ModelSpec spec_from_gguf(const GgufFile& file, const MetadataOverrides* overrides) {
+  const GgufValue* arch_value = GgufBinder(file, "", overrides).find("general.architecture");
+  if (!arch_value) throw ModelError(file.path() + ": metadata key 'general.architecture' is missing");
+  if (!arch_value->as_string()) throw ModelError(file.path() + ": metadata key 'general.architecture' is not a string");
+  const std::string arch = *arch_value->as_string();
   for (const auto& fam : kFamilies) {
     if (fam.arch == arch) {
       ModelSpec spec;
-      fam.configure(GgufBinder(file, arch), spec);
+      fam.configure(GgufBinder(file, arch, overrides), spec);
       return spec;
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "format/gguf_file.h"
+#include "model/gguf_binder.h"
 #include "model/model_spec.h"
 
 namespace forge::model {
@@ -10,6 +11,7 @@ namespace forge::model {
 // Throws ModelError (unsupported architecture, missing or inconsistent
 // metadata, tensors that disagree with it) naming the file and the key or
 // tensor. The spec's WeightRefs point into `file`, which must outlive it.
-ModelSpec spec_from_gguf(const GgufFile& file);
+// `overrides` (--override-kv) take the place of the file's metadata values.
+ModelSpec spec_from_gguf(const GgufFile& file, const MetadataOverrides* overrides = nullptr);
 
 }  // namespace forge::model

@@ -38,6 +38,19 @@ void bind_rope(const GgufBinder& b, ModelSpec& s) {
   }
 }
 
+// Per-head q/k norm weights: one head's worth shared by every head (1-D
+// [head_dim]), or one row per head (2-D [head_dim, heads], stablelm).
+WeightRef bind_head_norm(const GgufBinder& b, const std::string& name, int head_dim, int heads) {
+  const GgufTensorInfo* t = b.file().find_tensor(name);
+  if (!t) return {};
+  if (t->dims.size() == 2) {
+    WeightRef w = b.matrix(name, head_dim, heads, "key_length x heads");
+    if (w.type != GgmlType::F32) b.fail("tensor '" + name + "' must be f32");
+    return w;
+  }
+  return b.vector(name, head_dim, "key_length");
+}
+
 }  // namespace
 
 void bind_common(const GgufBinder& b, ModelSpec& s) {
@@ -68,7 +81,7 @@ void bind_common(const GgufBinder& b, ModelSpec& s) {
     b.fail("metadata key '" + b.arch() + ".vocab_size' is " + std::to_string(*v) + " but 'token_embd.weight' has " +
            std::to_string(s.n_vocab) + " rows");
   }
-  if (const GgufValue* toks = f.find("tokenizer.ggml.tokens"); toks && toks->as_array()) {
+  if (const GgufValue* toks = b.find("tokenizer.ggml.tokens"); toks && toks->as_array()) {
     const size_t n = toks->as_array()->items.size();
     if (n > static_cast<size_t>(s.n_vocab)) {
       b.fail("the tokenizer has " + std::to_string(n) + " tokens but 'token_embd.weight' has only " +
@@ -81,6 +94,8 @@ void bind_common(const GgufBinder& b, ModelSpec& s) {
   s.tied_embeddings = !s.output.present();
   if (s.tied_embeddings) s.output = s.tok_embd;
 
+  s.output_norm_bias = b.optional_vector("output_norm.bias", s.n_embd, "embedding_length");
+
   const int q_rows = s.n_head * s.head_dim;
   const int k_rows = s.n_head_kv * s.head_dim;
   const int v_rows = s.n_head_kv * s.head_dim_v;
@@ -88,17 +103,50 @@ void bind_common(const GgufBinder& b, ModelSpec& s) {
     const std::string p = "blk." + std::to_string(i) + ".";
     LayerSpec& l = s.layers[i];
     l.attn_norm = b.vector(p + "attn_norm.weight", s.n_embd, "embedding_length");
-    l.wq = b.matrix(p + "attn_q.weight", s.n_embd, q_rows, "embedding_length x head_count*key_length");
-    l.wk = b.matrix(p + "attn_k.weight", s.n_embd, k_rows, "embedding_length x head_count_kv*key_length");
-    l.wv = b.matrix(p + "attn_v.weight", s.n_embd, v_rows, "embedding_length x head_count_kv*value_length");
+    l.attn_norm_bias = b.optional_vector(p + "attn_norm.bias", s.n_embd, "embedding_length");
+    if (b.file().find_tensor(p + "attn_qkv.weight") && !b.file().find_tensor(p + "attn_q.weight")) {
+      // Fused Q|K|V (phi3): bound as three row views of one tensor.
+      WeightRef qkv = b.matrix(p + "attn_qkv.weight", s.n_embd, q_rows + k_rows + v_rows,
+                               "embedding_length x (q + k + v rows)");
+      l.wq = row_view(qkv, 0, q_rows, qkv.name + "[q]");
+      l.wk = row_view(qkv, q_rows, k_rows, qkv.name + "[k]");
+      l.wv = row_view(qkv, q_rows + k_rows, v_rows, qkv.name + "[v]");
+    } else {
+      l.wq = b.matrix(p + "attn_q.weight", s.n_embd, q_rows, "embedding_length x head_count*key_length");
+      l.wk = b.matrix(p + "attn_k.weight", s.n_embd, k_rows, "embedding_length x head_count_kv*key_length");
+      l.wv = b.matrix(p + "attn_v.weight", s.n_embd, v_rows, "embedding_length x head_count_kv*value_length");
+    }
+    l.bq = b.optional_vector(p + "attn_q.bias", q_rows, "head_count*key_length");
+    l.bk = b.optional_vector(p + "attn_k.bias", k_rows, "head_count_kv*key_length");
+    l.bv = b.optional_vector(p + "attn_v.bias", v_rows, "head_count_kv*value_length");
+    l.q_norm = bind_head_norm(b, p + "attn_q_norm.weight", s.head_dim, s.n_head);
+    l.k_norm = bind_head_norm(b, p + "attn_k_norm.weight", s.head_dim, s.n_head_kv);
     l.wo = b.matrix(p + "attn_output.weight", s.n_head * s.head_dim_v, s.n_embd,
                     "head_count*value_length x embedding_length");
-    l.ffn_norm = b.vector(p + "ffn_norm.weight", s.n_embd, "embedding_length");
-    l.w_gate = b.matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, "embedding_length x feed_forward_length");
-    l.w_up = b.matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, "embedding_length x feed_forward_length");
+    l.post_attn_norm = b.optional_vector(p + "post_attention_norm.weight", s.n_embd, "embedding_length");
+    // A parallel-residual block feeds the FFN the attention's norm.
+    l.ffn_norm = s.parallel_residual ? b.optional_vector(p + "ffn_norm.weight", s.n_embd, "embedding_length")
+                                     : b.vector(p + "ffn_norm.weight", s.n_embd, "embedding_length");
+    if (s.parallel_residual && l.ffn_norm.present()) {
+      b.fail("tensor '" + p + "ffn_norm.weight' is present but the model uses a parallel residual, which has none");
+    }
+    l.ffn_norm_bias = b.optional_vector(p + "ffn_norm.bias", s.n_embd, "embedding_length");
+    if (!b.file().find_tensor(p + "ffn_gate.weight") && b.file().find_tensor(p + "ffn_up.weight") &&
+        b.file().find_tensor(p + "ffn_up.weight")->dims.size() == 2 &&
+        b.file().find_tensor(p + "ffn_up.weight")->dims[1] == 2 * static_cast<int64_t>(s.n_ff)) {
+      // Fused gate|up (phi3): gate rows first, then up.
+      WeightRef gu = b.matrix(p + "ffn_up.weight", s.n_embd, 2 * s.n_ff, "embedding_length x 2*feed_forward_length");
+      l.w_gate = row_view(gu, 0, s.n_ff, gu.name + "[gate]");
+      l.w_up = row_view(gu, s.n_ff, s.n_ff, gu.name + "[up]");
+    } else {
+      l.w_gate = b.matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, "embedding_length x feed_forward_length");
+      l.w_up = b.matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, "embedding_length x feed_forward_length");
+    }
     l.w_down = b.matrix(p + "ffn_down.weight", s.n_ff, s.n_embd, "feed_forward_length x embedding_length");
+    l.post_ffn_norm = b.optional_vector(p + "post_ffw_norm.weight", s.n_embd, "embedding_length");
   }
-  s.norm_eps = b.opt<float>("attention.layer_norm_rms_epsilon").value_or(1e-5f);
+  if (auto eps = b.opt<float>("attention.layer_norm_epsilon")) s.norm_eps = *eps;
+  s.norm_eps = b.opt<float>("attention.layer_norm_rms_epsilon").value_or(s.norm_eps);
   bind_rope(b, s);
   if (auto w = b.opt<uint32_t>("attention.sliding_window"); w && *w > 0) {
     for (auto& l : s.layers) l.sliding_window = static_cast<int>(*w);

@@ -35,11 +35,21 @@ struct WeightRef {
   bool present() const { return data != nullptr; }
 };
 
+// Rows [first, first + count) of `w`, still pointing into w's storage: how a
+// fused tensor (phi3's attn_qkv, gate|up ffn_up) is bound without a copy.
+inline WeightRef row_view(const WeightRef& w, int64_t first, int64_t count, std::string name) {
+  WeightRef v = w;
+  v.name = std::move(name);
+  v.rows = count;
+  v.data = w.data + static_cast<size_t>(first) * w.row_bytes;
+  return v;
+}
+
 struct LayerSpec {
   WeightRef attn_norm, attn_norm_bias;
   WeightRef wq, wk, wv, wo;
   WeightRef bq, bk, bv;
-  WeightRef q_norm, k_norm;             // per-head norms (gemma3, stablelm)
+  WeightRef q_norm, k_norm;             // per-head norms: one head's weights (gemma3), or one row per head (stablelm)
   WeightRef post_attn_norm;             // gemma2/3 norm after attention
   WeightRef ffn_norm, ffn_norm_bias;
   WeightRef w_gate, w_up, w_down;
@@ -83,6 +93,11 @@ struct ModelSpec {
   WeightRef output;    // the embedding itself when tied
   bool tied_embeddings = false;
   std::vector<LayerSpec> layers;
+
+  // Tensors Forge made at load time rather than mapped from the file (norm
+  // weights widened to F32, LoRA-merged matrices); WeightRefs may point into
+  // them. Each buffer's heap storage stays put when the spec is moved.
+  std::vector<std::vector<uint8_t>> owned;
 
   // Bytes of weights read per generated token (every matrix once, the
   // embedding row aside): the numerator of the bandwidth roof.
