@@ -21,5 +21,5 @@ while IFS= read -r -d '' f; do
 done < <(find "$data" -name "*.$ext" -print0)
 echo "run_fuzz: $n seed files from $data, running for ${seconds}s"
 mkdir -p "$corpus/findings"
-exec "$fuzzer" -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
+"$fuzzer" -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$corpus/findings/" "$corpus" "$seeds"

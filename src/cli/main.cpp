@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   forge::cli::add_info_command(app, exit_code);
   forge::cli::add_run_command(app, exit_code);
   forge::cli::add_logits_command(app, exit_code);
+  forge::cli::add_bench_command(app, exit_code);
   forge::cli::add_tokenize_commands(app, exit_code);
   forge::cli::add_quantize_command(app, exit_code);
   forge::cli::add_dump_command(app, exit_code);

@@ -35,7 +35,9 @@ Interpreter::Interpreter(const graph::Graph& graph, InterpreterOptions opts)
   }
   const size_t k_w = static_cast<size_t>(spec_.n_head_kv) * spec_.head_dim;
   const size_t v_w = static_cast<size_t>(spec_.n_head_kv) * spec_.head_dim_v;
-  for (int l = 0; l < spec_.n_layers; ++l) {
+  if (opts_.n_seq <= 0) opts_.n_seq = 1;
+  filled_.assign(opts_.n_seq, 0);
+  for (int i = 0; i < opts_.n_seq * spec_.n_layers; ++i) {
     if (opts_.kv_f32) {
       k32_.emplace_back(opts_.n_ctx * k_w);
       v32_.emplace_back(opts_.n_ctx * v_w);
@@ -43,6 +45,8 @@ Interpreter::Interpreter(const graph::Graph& graph, InterpreterOptions opts)
       k16_.emplace_back(opts_.n_ctx * k_w);
       v16_.emplace_back(opts_.n_ctx * v_w);
     }
+  }
+  for (int l = 0; l < spec_.n_layers; ++l) {
     // theta_i = pos * base^(-2i/d) / factor_i (RoFormer; llama3 factors from rope_freqs).
     std::vector<float> inv(spec_.rope_dims / 2);
     for (int i = 0; i < spec_.rope_dims / 2; ++i) {
@@ -56,17 +60,28 @@ Interpreter::Interpreter(const graph::Graph& graph, InterpreterOptions opts)
 
 Interpreter::~Interpreter() = default;
 
-void Interpreter::truncate(int pos) { filled_ = std::clamp(pos, 0, filled_); }
+void Interpreter::check_seq(int seq) const {
+  if (seq < 0 || seq >= opts_.n_seq) {
+    throw std::out_of_range("sequence " + std::to_string(seq) + " does not exist (this instance holds " +
+                            std::to_string(opts_.n_seq) + ")");
+  }
+}
 
-std::span<const float> Interpreter::prefill(std::span<const int32_t> tokens, int pos, Logits logits) {
+void Interpreter::truncate(int pos, int seq) {
+  check_seq(seq);
+  filled_[seq] = std::clamp(pos, 0, filled_[seq]);
+}
+
+std::span<const float> Interpreter::prefill(std::span<const int32_t> tokens, int pos, Logits logits, int seq) {
+  check_seq(seq);
   if (tokens.empty()) throw std::invalid_argument("prefill: no tokens");
-  if (pos < 0 || pos > filled_) {
+  if (pos < 0 || pos > filled_[seq]) {
     throw std::out_of_range("prefill at position " + std::to_string(pos) + " but the cache holds " +
-                            std::to_string(filled_) + " positions");
+                            std::to_string(filled_[seq]) + " positions");
   }
   if (pos + static_cast<int64_t>(tokens.size()) > opts_.n_ctx) {
-    throw std::out_of_range("context full: " + std::to_string(pos + tokens.size()) + " positions needed, the context holds " +
-                            std::to_string(opts_.n_ctx) + " (raise --ctx)");
+    throw std::out_of_range("context full: " + std::to_string(pos + tokens.size()) +
+                            " positions needed, the context holds " + std::to_string(opts_.n_ctx) + " (raise --ctx)");
   }
   for (int32_t t : tokens) {
     if (t < 0 || t >= spec_.n_vocab) {
@@ -80,19 +95,52 @@ std::span<const float> Interpreter::prefill(std::span<const int32_t> tokens, int
     const size_t n = std::min<size_t>(opts_.max_batch, tokens.size() - done);
     const bool last_batch = done + n == tokens.size();
     Logits want = logits == Logits::kAll ? Logits::kAll : (last_batch ? logits : Logits::kNone);
-    run_batch(tokens.subspan(done, n), pos + static_cast<int>(done), want);
+    pos_scratch_.resize(n);
+    for (size_t i = 0; i < n; ++i) pos_scratch_[i] = pos + static_cast<int>(done + i);
+    seq_scratch_.assign(n, seq);
+    run_batch(tokens.subspan(done, n), pos_scratch_, seq_scratch_, want);
     if (want == Logits::kAll) {
       std::memcpy(all_logits_.data() + done * n_vocab, buf(graph_.logits), n * n_vocab * sizeof(float));
     }
     done += n;
   }
-  filled_ = pos + static_cast<int>(tokens.size());
+  filled_[seq] = pos + static_cast<int>(tokens.size());
   if (logits == Logits::kAll) return all_logits_;
   if (logits == Logits::kLast) return {buf(graph_.logits), static_cast<size_t>(n_vocab)};
   return {};
 }
 
-void Interpreter::run_batch(std::span<const int32_t> tokens, int pos, Logits logits) {
+std::span<const float> Interpreter::decode_batch(std::span<const model::BatchToken> batch) {
+  if (batch.empty()) return {};
+  if (static_cast<int>(batch.size()) > opts_.max_batch) throw std::invalid_argument("decode_batch: batch too large");
+  std::vector<int32_t> tokens(batch.size());
+  pos_scratch_.resize(batch.size());
+  seq_scratch_.resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const model::BatchToken& b = batch[i];
+    check_seq(b.seq);
+    for (size_t j = 0; j < i; ++j) {
+      if (batch[j].seq == b.seq) throw std::invalid_argument("decode_batch: sequence " + std::to_string(b.seq) + " twice");
+    }
+    if (b.pos != filled_[b.seq]) {
+      throw std::out_of_range("decode at position " + std::to_string(b.pos) + " of sequence " + std::to_string(b.seq) +
+                              " but its cache holds " + std::to_string(filled_[b.seq]) + " positions");
+    }
+    if (b.pos >= opts_.n_ctx) throw std::out_of_range("context full for sequence " + std::to_string(b.seq));
+    if (b.token < 0 || b.token >= spec_.n_vocab) {
+      throw std::out_of_range("token id " + std::to_string(b.token) + " is outside the vocabulary");
+    }
+    tokens[i] = b.token;
+    pos_scratch_[i] = b.pos;
+    seq_scratch_[i] = b.seq;
+  }
+  run_batch(tokens, pos_scratch_, seq_scratch_, Logits::kAll);
+  for (const model::BatchToken& b : batch) filled_[b.seq] = b.pos + 1;
+  return {buf(graph_.logits), batch.size() * static_cast<size_t>(spec_.n_vocab)};
+}
+
+void Interpreter::run_batch(std::span<const int32_t> tokens, std::span<const int> pos, std::span<const int> seq,
+                            Logits logits) {
   const int n = static_cast<int>(tokens.size());
   if (logits == Logits::kAll && buffers_[graph_.logits].size() < static_cast<size_t>(n) * spec_.n_vocab) {
     buffers_[graph_.logits].resize(static_cast<size_t>(n) * spec_.n_vocab);
@@ -119,7 +167,8 @@ void Interpreter::run_batch(std::span<const int32_t> tokens, int pos, Logits log
           if constexpr (std::is_same_v<P, graph::EmbedOp>) run(p, tokens);
           else if constexpr (std::is_same_v<P, graph::NormOp> || std::is_same_v<P, graph::MatMulOp> ||
                              std::is_same_v<P, graph::SoftcapOp>) run(p, r0, r1);
-          else if constexpr (std::is_same_v<P, graph::RopeOp> || std::is_same_v<P, graph::AttentionOp>) run(p, n, pos);
+          else if constexpr (std::is_same_v<P, graph::RopeOp>) run(p, pos);
+          else if constexpr (std::is_same_v<P, graph::AttentionOp>) run(p, pos, seq);
           else run(p, n);
         },
         op.params);
@@ -233,14 +282,15 @@ void Interpreter::run(const graph::MatMulOp& op, int r0, int r1) {
   }
 }
 
-void Interpreter::run(const graph::RopeOp& op, int n, int pos) {
+void Interpreter::run(const graph::RopeOp& op, std::span<const int> pos) {
+  const int n = static_cast<int>(pos.size());
   const std::vector<float>& inv = inv_freq_[op.layer];
   const int half = spec_.rope_dims / 2;
   const bool adjacent = spec_.rope_style == model::RopeStyle::kAdjacent;
   const int hd = spec_.head_dim;
   std::vector<float> cs(half), sn(half);
   for (int t = 0; t < n; ++t) {
-    const double p = (pos + t) / static_cast<double>(spec_.rope_scale);
+    const double p = pos[t] / static_cast<double>(spec_.rope_scale);
     for (int i = 0; i < half; ++i) {
       const double theta = p * inv[i];
       cs[i] = static_cast<float>(std::cos(theta));
@@ -263,21 +313,24 @@ void Interpreter::run(const graph::RopeOp& op, int n, int pos) {
   }
 }
 
-void Interpreter::run(const graph::AttentionOp& op, int n, int pos) {
+void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, std::span<const int> seq) {
+  const int n = static_cast<int>(pos.size());
   const int hd = spec_.head_dim, hdv = spec_.head_dim_v;
   const int k_w = spec_.n_head_kv * hd, v_w = spec_.n_head_kv * hdv;
   const bool f32 = opts_.kv_f32;
   // Append this batch's keys and values to the cache.
+  auto cache = [&](int t) { return static_cast<size_t>(seq[t]) * spec_.n_layers + op.layer; };
   for (int t = 0; t < n; ++t) {
-    const size_t at = static_cast<size_t>(pos + t);
+    const size_t at = static_cast<size_t>(pos[t]);
+    const size_t c = cache(t);
     const float* k = buf(op.k) + static_cast<size_t>(t) * k_w;
     const float* v = buf(op.v) + static_cast<size_t>(t) * v_w;
     if (f32) {
-      std::memcpy(&k32_[op.layer][at * k_w], k, k_w * sizeof(float));
-      std::memcpy(&v32_[op.layer][at * v_w], v, v_w * sizeof(float));
+      std::memcpy(&k32_[c][at * k_w], k, k_w * sizeof(float));
+      std::memcpy(&v32_[c][at * v_w], v, v_w * sizeof(float));
     } else {
-      for (int j = 0; j < k_w; ++j) k16_[op.layer][at * k_w + j] = quant::fp32_to_fp16(k[j]);
-      for (int j = 0; j < v_w; ++j) v16_[op.layer][at * v_w + j] = quant::fp32_to_fp16(v[j]);
+      for (int j = 0; j < k_w; ++j) k16_[c][at * k_w + j] = quant::fp32_to_fp16(k[j]);
+      for (int j = 0; j < v_w; ++j) v16_[c][at * v_w + j] = quant::fp32_to_fp16(v[j]);
     }
   }
   const int group = spec_.n_head / spec_.n_head_kv;
@@ -288,7 +341,8 @@ void Interpreter::run(const graph::AttentionOp& op, int n, int pos) {
     const int t = static_cast<int>(task / spec_.n_head);
     const int h = static_cast<int>(task % spec_.n_head);
     const int kvh = h / group;
-    const int p = pos + t;
+    const int p = pos[t];
+    const size_t c = cache(static_cast<int>(t));
     const int start = window > 0 ? std::max(0, p - window + 1) : 0;
     // Each task gets its own scores row: tasks of one loop never share one.
     std::vector<float> scores(p - start + 1);
@@ -297,10 +351,10 @@ void Interpreter::run(const graph::AttentionOp& op, int n, int pos) {
     for (int j = start; j <= p; ++j) {
       float s = 0.0f;
       if (f32) {
-        const float* k = &k32_[op.layer][static_cast<size_t>(j) * k_w + kvh * hd];
+        const float* k = &k32_[c][static_cast<size_t>(j) * k_w + kvh * hd];
         for (int d = 0; d < hd; ++d) s += q[d] * k[d];
       } else {
-        const uint16_t* k = &k16_[op.layer][static_cast<size_t>(j) * k_w + kvh * hd];
+        const uint16_t* k = &k16_[c][static_cast<size_t>(j) * k_w + kvh * hd];
         for (int d = 0; d < hd; ++d) s += q[d] * quant::fp16_to_fp32(k[d]);
       }
       s *= scale;
@@ -319,10 +373,10 @@ void Interpreter::run(const graph::AttentionOp& op, int n, int pos) {
     for (int j = start; j <= p; ++j) {
       const float w = scores[j - start] * inv_sum;
       if (f32) {
-        const float* v = &v32_[op.layer][static_cast<size_t>(j) * v_w + kvh * hdv];
+        const float* v = &v32_[c][static_cast<size_t>(j) * v_w + kvh * hdv];
         for (int d = 0; d < hdv; ++d) out[d] += w * v[d];
       } else {
-        const uint16_t* v = &v16_[op.layer][static_cast<size_t>(j) * v_w + kvh * hdv];
+        const uint16_t* v = &v16_[c][static_cast<size_t>(j) * v_w + kvh * hdv];
         for (int d = 0; d < hdv; ++d) out[d] += w * quant::fp16_to_fp32(v[d]);
       }
     }

@@ -20,6 +20,7 @@ struct InterpreterOptions {
   int threads = 0;       // 0: physical cores
   bool kv_f32 = false;   // KV cache in F32 instead of F16
   int max_batch = 512;   // tokens per prefill step (longer prompts run in steps)
+  int n_seq = 1;         // independent sequences (KV caches) decoded together by decode_batch
 };
 
 class Interpreter : public model::Forward {
@@ -28,24 +29,29 @@ class Interpreter : public model::Forward {
   ~Interpreter() override;
 
   const model::ModelInfo& info() const override { return info_; }
-  std::span<const float> prefill(std::span<const int32_t> tokens, int pos,
-                                 model::Logits logits = model::Logits::kLast) override;
-  void truncate(int pos) override;
+  int max_sequences() const override { return opts_.n_seq; }
+  std::span<const float> prefill(std::span<const int32_t> tokens, int pos, model::Logits logits = model::Logits::kLast,
+                                 int seq = 0) override;
+  std::span<const float> decode_batch(std::span<const model::BatchToken> batch) override;
+  void truncate(int pos, int seq = 0) override;
 
   kernels::cpu::Isa isa() const { return isa_; }
   int threads() const { return pool_.size(); }
 
  private:
-  // One batch of at most max_batch tokens.
-  void run_batch(std::span<const int32_t> tokens, int pos, model::Logits logits);
+  // One step over at most max_batch tokens; token i is at position pos[i] of
+  // sequence seq[i].
+  void run_batch(std::span<const int32_t> tokens, std::span<const int> pos, std::span<const int> seq,
+                 model::Logits logits);
+  void check_seq(int seq) const;
   float* buf(int id) { return buffers_[id].data(); }
   int width(int id) const { return graph_.buffers[id].width; }
 
   void run(const graph::EmbedOp& op, std::span<const int32_t> tokens);
   void run(const graph::NormOp& op, int r0, int r1);
   void run(const graph::MatMulOp& op, int r0, int r1);
-  void run(const graph::RopeOp& op, int n, int pos);
-  void run(const graph::AttentionOp& op, int n, int pos);
+  void run(const graph::RopeOp& op, std::span<const int> pos);
+  void run(const graph::AttentionOp& op, std::span<const int> pos, std::span<const int> seq);
   void run(const graph::GluOp& op, int n);
   void run(const graph::AddOp& op, int n);
   void run(const graph::SoftcapOp& op, int r0, int r1);
@@ -56,13 +62,15 @@ class Interpreter : public model::Forward {
   model::ModelInfo info_;
   kernels::cpu::Isa isa_;
   ThreadPool pool_;
-  int filled_ = 0;  // cache positions holding valid entries
+  std::vector<int> filled_;  // per sequence: cache positions holding valid entries
 
   std::vector<std::vector<float>> buffers_;  // [max_batch * width] each
   std::vector<uint8_t> acts_;                // quantized matmul inputs
-  // KV cache per layer: [n_ctx][n_head_kv * head_dim], F16 bits or F32.
+  // KV cache per sequence and layer, [seq * n_layers + layer]:
+  // [n_ctx][n_head_kv * head_dim], F16 bits or F32.
   std::vector<std::vector<uint16_t>> k16_, v16_;
   std::vector<std::vector<float>> k32_, v32_;
+  std::vector<int> pos_scratch_, seq_scratch_;
   std::vector<std::vector<float>> inv_freq_;  // per layer, rope_dims / 2
   std::vector<float> all_logits_;
 };

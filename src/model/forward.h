@@ -1,11 +1,13 @@
 // The one interface between the runtime (generation, chat, server, bench) and
 // whatever computes a model: the interpreter or a compiled program. One
-// instance holds one KV cache.
+// instance holds the KV caches of `max_sequences()` independent sequences
+// (the server's slots); everything else takes sequence 0 by default.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace forge::model {
 
@@ -13,26 +15,52 @@ struct ModelInfo {
   std::string arch;
   std::string name;
   int n_vocab = 0;
-  int n_ctx = 0;  // positions this instance's KV cache holds
+  int n_ctx = 0;  // positions each sequence's KV cache holds
   int n_layers = 0;
   uint64_t weight_bytes_per_token = 0;
 };
 
 enum class Logits { kNone, kLast, kAll };
 
+// One token of a batched decode step: which sequence, at which position.
+struct BatchToken {
+  int32_t token;
+  int pos;
+  int seq;
+};
+
 class Forward {
  public:
   virtual ~Forward() = default;
   virtual const ModelInfo& info() const = 0;
-  // Runs `tokens` at positions pos, pos+1, ... (filling the cache). Returns
-  // the logits of the last token (kLast), of every token one row of n_vocab
-  // after another (kAll), or nothing (kNone). Throws std::out_of_range past
-  // the context.
-  virtual std::span<const float> prefill(std::span<const int32_t> tokens, int pos, Logits logits = Logits::kLast) = 0;
-  // One token at `pos`; logits for the next one.
-  virtual std::span<const float> decode(int32_t token, int pos) { return prefill({&token, 1}, pos, Logits::kLast); }
-  // Forgets cache entries at positions >= pos.
-  virtual void truncate(int pos) = 0;
+  virtual int max_sequences() const { return 1; }
+
+  // Runs `tokens` of sequence `seq` at positions pos, pos+1, ... (filling its
+  // cache). Returns the logits of the last token (kLast), of every token one
+  // row of n_vocab after another (kAll), or nothing (kNone). Throws
+  // std::out_of_range past the context or for a gap in the cache.
+  virtual std::span<const float> prefill(std::span<const int32_t> tokens, int pos, Logits logits = Logits::kLast,
+                                         int seq = 0) = 0;
+  // One token; logits for the next one.
+  virtual std::span<const float> decode(int32_t token, int pos, int seq = 0) {
+    return prefill({&token, 1}, pos, Logits::kLast, seq);
+  }
+  // One token for each of several sequences in one step (continuous
+  // batching): row i of the result holds the logits after batch[i]. The base
+  // version runs them one by one.
+  virtual std::span<const float> decode_batch(std::span<const BatchToken> batch) {
+    batch_logits_.clear();
+    for (const BatchToken& b : batch) {
+      auto l = decode(b.token, b.pos, b.seq);
+      batch_logits_.insert(batch_logits_.end(), l.begin(), l.end());
+    }
+    return batch_logits_;
+  }
+  // Forgets sequence `seq`'s cache entries at positions >= pos.
+  virtual void truncate(int pos, int seq = 0) = 0;
+
+ protected:
+  std::vector<float> batch_logits_;
 };
 
 }  // namespace forge::model

@@ -166,6 +166,36 @@ TEST(Interpreter, DecodeMatchesPrefill) {
   for (int j = 0; j < m.spec.n_vocab; ++j) EXPECT_NEAR(step[j], last[j], 1e-5);
 }
 
+// Several sequences decoded in one batched step give each sequence exactly
+// what it gets alone.
+TEST(Interpreter, DecodeBatchEqualsSeparateDecodes) {
+  const std::string path = kFixtures + "llama/model-f32.gguf";
+  GgufFile file = GgufFile::open(path);
+  model::ModelSpec spec = model::spec_from_gguf(file);
+  graph::Graph g = graph::build_graph(spec);
+  interp::InterpreterOptions o;
+  o.n_ctx = 32;
+  o.threads = 2;
+  o.kv_f32 = true;
+  o.n_seq = 3;
+  interp::Interpreter batched(g, o);
+  o.n_seq = 1;
+  interp::Interpreter single(g, o);
+  const std::vector<std::vector<int32_t>> prompts = {{1, 417, 465}, {1, 198, 178, 371, 271}, {1, 420}};
+  for (int s = 0; s < 3; ++s) batched.prefill(prompts[s], 0, model::Logits::kNone, s);
+  std::vector<model::BatchToken> step = {{432, 3, 0}, {300, 5, 1}, {12, 2, 2}};
+  auto rows = batched.decode_batch(step);
+  ASSERT_EQ(rows.size(), 3u * spec.n_vocab);
+  for (int s = 0; s < 3; ++s) {
+    single.truncate(0);
+    single.prefill(prompts[s], 0, model::Logits::kNone);
+    auto want = single.decode(step[s].token, step[s].pos);
+    for (int j = 0; j < spec.n_vocab; ++j) EXPECT_NEAR(rows[s * spec.n_vocab + j], want[j], 1e-5) << "seq " << s;
+  }
+  EXPECT_THROW(batched.decode_batch(std::vector<model::BatchToken>{{1, 9, 0}}), std::out_of_range);  // gap
+  EXPECT_THROW(batched.prefill(prompts[0], 0, model::Logits::kNone, 3), std::out_of_range);          // no such seq
+}
+
 TEST(Interpreter, ContextAndTokenGuards) {
   Loaded m(kFixtures + "llama/model-f32.gguf");
   std::vector<int32_t> too_long(65, 1);
