@@ -16,4 +16,7 @@ void add_quantize_command(CLI::App& app, int& exit_code);
 void add_dump_command(CLI::App& app, int& exit_code);
 void add_synth_command(CLI::App& app, int& exit_code);
 
+void add_compile_command(CLI::App& app, int& exit_code);
+void add_export_weights_command(CLI::App& app, int& exit_code);
+
 }  // namespace forge::cli

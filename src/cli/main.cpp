@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   forge::cli::add_quantize_command(app, exit_code);
   forge::cli::add_dump_command(app, exit_code);
   forge::cli::add_synth_command(app, exit_code);
+  forge::cli::add_compile_command(app, exit_code);
+  forge::cli::add_export_weights_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "graph/graph.h"
 
+#include "graph/passes/passes.h"
+
 namespace forge::graph {
 
 namespace {
@@ -14,8 +16,8 @@ class Builder {
   }
   void op(std::string name, OpParams p, bool tail = false) { g_.ops.push_back({std::move(name), tail, std::move(p)}); }
   NormOp norm(int in, int out, const WeightRef& w, const WeightRef* bias, int group = 0) const {
-    return NormOp{in,  out, &w, bias && bias->present() ? bias : nullptr, s_.norm, s_.norm_eps, s_.norm_weight_offset,
-                  group ? group : g_.buffers[in].width};
+    return NormOp{in,         out, &w, bias && bias->present() ? bias : nullptr, s_.norm, s_.norm_eps,
+                  s_.norm_weight_offset, group ? group : g_.buffers[in].width, -1};
   }
   static const WeightRef* opt(const WeightRef& w) { return w.present() ? &w : nullptr; }
 
@@ -42,7 +44,10 @@ class Builder {
       const model::LayerSpec& l = s_.layers[il];
       const std::string p = "blk." + std::to_string(il) + ".";
       op(p + "attn_norm", norm(x, xn, l.attn_norm, &l.attn_norm_bias));
-      op(p + "attn_qkv", MatMulOp{xn, {&l.wq, &l.wk, &l.wv}, {opt(l.bq), opt(l.bk), opt(l.bv)}, {q, k, v}});
+      // One op per projection; passes::fuse_matmuls joins those that read the same input.
+      op(p + "attn_q", MatMulOp{xn, {&l.wq}, {opt(l.bq)}, {q}});
+      op(p + "attn_k", MatMulOp{xn, {&l.wk}, {opt(l.bk)}, {k}});
+      op(p + "attn_v", MatMulOp{xn, {&l.wv}, {opt(l.bv)}, {v}});
       if (l.q_norm.present()) op(p + "attn_q_norm", norm(q, q, l.q_norm, nullptr, s_.head_dim));
       if (l.k_norm.present()) op(p + "attn_k_norm", norm(k, k, l.k_norm, nullptr, s_.head_dim));
       op(p + "rope", RopeOp{q, k, il});
@@ -53,7 +58,8 @@ class Builder {
         op(p + "attn_residual", AddOp{x, o});
         op(p + "ffn_norm", norm(x, xn, l.ffn_norm, &l.ffn_norm_bias));
       }
-      op(p + "ffn_gate_up", MatMulOp{xn, {&l.w_gate, &l.w_up}, {nullptr, nullptr}, {gate, up}});
+      op(p + "ffn_gate", MatMulOp{xn, {&l.w_gate}, {nullptr}, {gate}});
+      op(p + "ffn_up", MatMulOp{xn, {&l.w_up}, {nullptr}, {up}});
       op(p + "ffn_act", GluOp{gate, up, s_.activation});
       op(p + "ffn_down", MatMulOp{gate, {&l.w_down}, {nullptr}, {f}});
       if (l.post_ffn_norm.present()) op(p + "post_ffw_norm", norm(f, f, l.post_ffn_norm, nullptr));
@@ -73,6 +79,8 @@ class Builder {
 
 }  // namespace
 
-Graph build_graph(const model::ModelSpec& spec) { return Builder(spec).build(); }
+Graph build_unfused_graph(const model::ModelSpec& spec) { return Builder(spec).build(); }
+
+Graph build_graph(const model::ModelSpec& spec) { return passes::optimize(build_unfused_graph(spec)); }
 
 }  // namespace forge::graph

@@ -4,6 +4,7 @@
 // Every op carries a name ("blk.3.attn_qkv") so a bad number can be traced.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,7 +28,9 @@ struct EmbedOp {
   int out;
 };
 // out = norm(in) * (weight + offset) (+ bias), over groups of `group` values
-// (the whole row, or one head for per-head q/k norms).
+// (the whole row, or one head for per-head q/k norms). With `residual` set
+// (passes/fuse_residual_norm), in += residual first: the residual add and the
+// norm that reads its result become one pass over the row.
 struct NormOp {
   int in, out;
   const WeightRef* weight;
@@ -36,6 +39,7 @@ struct NormOp {
   float eps;
   float offset;
   int group;
+  int residual = -1;  // buffer added into `in` first; -1: none
 };
 // outs[i] = in . weights[i]^T (+ biases[i]); several weights read the same
 // input in one pass (fused Q/K/V, gate/up).
@@ -81,15 +85,27 @@ struct Op {
   OpParams params;
 };
 
+// A tensor a pass made (a norm weight with its offset folded in); the graph
+// owns its bytes, so WeightRef::data stays valid while the graph lives.
+struct OwnedWeight {
+  WeightRef ref;
+  std::vector<uint8_t> bytes;
+};
+
 struct Graph {
   const model::ModelSpec* spec = nullptr;
+  std::vector<std::shared_ptr<const OwnedWeight>> owned;  // tensors made by passes
   std::vector<Buffer> buffers;
   std::vector<Op> ops;
   int hidden = -1;  // the residual stream the tail ops read
   int logits = -1;  // buffer holding the logits
 };
 
-// The forward pass of `spec` (which must outlive the graph).
+// The forward pass of `spec` (which must outlive the graph), one op per
+// projection, as the model states it.
+Graph build_unfused_graph(const model::ModelSpec& spec);
+// The same graph optimized (passes::optimize: fused projections, residual
+// adds fused into norms, constants folded): what every executor runs.
 Graph build_graph(const model::ModelSpec& spec);
 
 }  // namespace forge::graph

@@ -196,6 +196,11 @@ void Interpreter::run(const graph::NormOp& op, int r0, int r1) {
   // head (stablelm's q/k LayerNorm).
   const bool row_per_group = groups > 1 && op.weight->rows * op.weight->cols == w;
   for (int r = r0; r < r1; ++r) {
+    if (op.residual >= 0) {  // a residual add fused into this norm (graph/passes)
+      float* xr = buf(op.in) + static_cast<size_t>(r) * w;
+      const float* res = buf(op.residual) + static_cast<size_t>(r) * w;
+      for (int j = 0; j < w; ++j) xr[j] += res[j];
+    }
     for (int g = 0; g < groups; ++g) {
       const float* x = buf(op.in) + static_cast<size_t>(r) * w + g * op.group;
       float* y = buf(op.out) + static_cast<size_t>(r) * w + g * op.group;

@@ -1,0 +1,100 @@
+#include "codegen/cpu/weights_export.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "format/gguf_writer.h"
+#include "graph/passes/fingerprint.h"
+
+namespace forge::codegen::cpu {
+
+namespace {
+
+uint64_t tensor_bytes(const model::WeightRef& w) { return static_cast<uint64_t>(w.rows) * w.row_bytes; }
+uint64_t align_up(uint64_t n) { return (n + compiled::kWeightsAlign - 1) / compiled::kWeightsAlign * compiled::kWeightsAlign; }
+
+}  // namespace
+
+size_t WeightLayout::index(const model::WeightRef& w) const {
+  auto it = by_data_.find({w.data, tensor_bytes(w)});
+  if (it == by_data_.end()) throw CodegenError("weight '" + w.name + "' is not in the weights layout");
+  return it->second;
+}
+
+WeightLayout weight_layout(const graph::Graph& g) {
+  WeightLayout l;
+  auto add = [&](const model::WeightRef* w) {
+    if (!w || !w->present()) return;
+    const auto key = std::make_pair(w->data, tensor_bytes(*w));
+    if (l.by_data_.count(key)) return;
+    l.by_data_[key] = l.tensors.size();
+    l.tensors.push_back(w);
+  };
+  for (const graph::Op& op : g.ops) {
+    std::visit(
+        [&](const auto& p) {
+          using P = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<P, graph::EmbedOp>) {
+            add(p.table);
+          } else if constexpr (std::is_same_v<P, graph::NormOp>) {
+            add(p.weight);
+            add(p.bias);
+          } else if constexpr (std::is_same_v<P, graph::MatMulOp>) {
+            for (auto* w : p.weights) add(w);  // fused weights end up side by side
+            for (auto* b : p.biases) add(b);
+          }
+        },
+        op.params);
+  }
+  uint64_t at = align_up(sizeof(compiled::WeightsHeader) + l.tensors.size() * sizeof(compiled::TensorSlot));
+  l.data_offset = at;
+  for (const model::WeightRef* w : l.tensors) {
+    l.slots.push_back({at, tensor_bytes(*w)});
+    at = align_up(at + tensor_bytes(*w));
+  }
+  l.file_bytes = at;
+  return l;
+}
+
+uint64_t export_weights(const graph::Graph& g, const std::string& path) {
+  const WeightLayout l = weight_layout(g);
+  compiled::WeightsHeader h{};
+  std::memcpy(h.magic, compiled::kWeightsMagic, sizeof h.magic);
+  h.version = compiled::kWeightsVersion;
+  h.n_tensors = static_cast<uint32_t>(l.tensors.size());
+  h.fingerprint = graph::passes::graph_fingerprint(g);
+  h.file_bytes = l.file_bytes;
+  h.data_offset = l.data_offset;
+  h.checksum = compiled::weights_checksum(h, l.slots);
+
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw CodegenError(path + ": cannot write");
+    out.write(reinterpret_cast<const char*>(&h), sizeof h);
+    out.write(reinterpret_cast<const char*>(l.slots.data()), l.slots.size() * sizeof(compiled::TensorSlot));
+    uint64_t pos = sizeof h + l.slots.size() * sizeof(compiled::TensorSlot);
+    static const char kZeros[compiled::kWeightsAlign] = {};
+    for (size_t i = 0; i < l.tensors.size(); ++i) {
+      out.write(kZeros, static_cast<std::streamsize>(l.slots[i].offset - pos));
+      out.write(reinterpret_cast<const char*>(l.tensors[i]->data), static_cast<std::streamsize>(l.slots[i].bytes));
+      pos = l.slots[i].offset + l.slots[i].bytes;
+    }
+    out.write(kZeros, static_cast<std::streamsize>(l.file_bytes - pos));
+    if (!out.flush()) throw CodegenError(path + ": write failed");
+  }
+  std::filesystem::rename(tmp, path);
+  return l.file_bytes;
+}
+
+void export_tokenizer(const GgufFile& model, const std::string& path) {
+  GgufWriter w;
+  for (const auto& [key, value] : model.metadata()) {
+    if (key.rfind("tokenizer.", 0) == 0 || key == "general.architecture" || key == "general.name") w.set(key, value);
+  }
+  w.write(path);
+}
+
+}  // namespace forge::codegen::cpu

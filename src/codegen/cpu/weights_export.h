@@ -1,0 +1,50 @@
+// Where each weight of an optimized graph lies in weights.bin, and writing
+// the file (`forge export-weights`, and `forge compile` unless told not to).
+// The layout is a pure function of the graph, so the generated code and the
+// exporter agree on it by construction; the graph fingerprint in the header
+// ties one to the other at run time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "codegen/cpu/runtime/weights_file.h"
+#include "format/gguf_file.h"
+#include "graph/graph.h"
+
+namespace forge::codegen::cpu {
+
+class CodegenError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct WeightLayout {
+  std::vector<const model::WeightRef*> tensors;  // in file order: the order the graph first reads them
+  std::vector<compiled::TensorSlot> slots;
+  uint64_t data_offset = 0;
+  uint64_t file_bytes = 0;
+
+  // Index of the tensor holding w's bytes (a tied output head shares the
+  // embedding's slot).
+  size_t index(const model::WeightRef& w) const;
+
+ private:
+  friend WeightLayout weight_layout(const graph::Graph& g);
+  std::map<std::pair<const uint8_t*, uint64_t>, size_t> by_data_;
+};
+
+WeightLayout weight_layout(const graph::Graph& g);
+
+// Writes weights.bin for `g` (through a temporary file renamed into place).
+// Returns the bytes written.
+uint64_t export_weights(const graph::Graph& g, const std::string& path);
+
+// Writes the model's vocabulary (general.* and tokenizer.* metadata, no
+// tensors) as a small GGUF the compiled program loads its tokenizer from.
+void export_tokenizer(const GgufFile& model, const std::string& path);
+
+}  // namespace forge::codegen::cpu
