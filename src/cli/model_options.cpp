@@ -6,17 +6,34 @@
 namespace forge::cli {
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
-  cmd->add_option("-m,--model", o.model, "Model: a .gguf file")->required();
+  cmd->add_option("-m,--model", o.model, "Model: a .gguf file, or a Hugging Face folder (config.json + *.safetensors)")
+      ->required();
   cmd->add_option("--tokenizer", o.tokenizer,
                   "tokenizer.json, or a folder holding one (default: the vocabulary inside the GGUF)");
   cmd->add_option("-t,--threads", o.threads, "Threads (default: physical cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("-c,--ctx", o.ctx, "Context length in tokens (default: the model's, at most 4096)")
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_flag("--kv-f32", o.kv_f32, "Keep the KV cache in F32 (default F16)");
+  cmd->add_option("--lora", o.loras, "LoRA adapter (PEFT folder or GGUF) merged into the weights at load; repeatable");
+  cmd->add_option("--lora-scale", o.lora_scales,
+                  "Scale of the adapters (times alpha/r): one for all, or one per --lora in order (default 1)");
+  cmd->add_option("--override-kv", o.override_kv,
+                  "KEY=TYPE:VALUE replacing GGUF metadata (TYPE int, float, bool or str), e.g. "
+                  "llama.attention.sliding_window=int:4096; repeatable");
 }
 
 std::unique_ptr<runtime::LoadedModel> ModelOptions::load() const {
-  return runtime::LoadedModel::load({model, tokenizer});
+  if (!lora_scales.empty() && loras.empty()) throw std::invalid_argument("--lora-scale given without --lora");
+  if (lora_scales.size() > 1 && lora_scales.size() != loras.size()) {
+    throw std::invalid_argument("--lora-scale given " + std::to_string(lora_scales.size()) + " times for " +
+                                std::to_string(loras.size()) + " --lora adapters (give one, or one per adapter)");
+  }
+  runtime::LoadOptions lo{model, tokenizer, {}, override_kv};
+  for (size_t i = 0; i < loras.size(); ++i) {
+    const double scale = lora_scales.empty() ? 1.0 : lora_scales[lora_scales.size() == 1 ? 0 : i];
+    lo.loras.push_back({loras[i], scale});
+  }
+  return runtime::LoadedModel::load(lo);
 }
 
 interp::InterpreterOptions ModelOptions::interpreter_options() const {

@@ -19,7 +19,11 @@ struct ModelOptions {
   int threads = 0;
   int ctx = 0;
   bool kv_f32 = false;
+  std::vector<std::string> loras;        // --lora, repeatable
+  std::vector<double> lora_scales;       // --lora-scale: one for all, or one per --lora
+  std::vector<std::string> override_kv;  // --override-kv KEY=TYPE:VALUE, repeatable
 
+  // Throws std::invalid_argument for a --lora-scale count that fits no reading.
   std::unique_ptr<runtime::LoadedModel> load() const;
   interp::InterpreterOptions interpreter_options() const;
 };
