@@ -36,7 +36,9 @@ float positive_or_zero(const GgufBinder& b, const char* key) {
 
 }  // namespace
 
-void configure_gemma(const GgufBinder& b, ModelSpec& s) { gemma_common(b, s); }
+void configure_gemma(const GgufBinder& b, ModelSpec& s) {
+  gemma_common(b, s);
+}
 
 void configure_gemma2(const GgufBinder& b, ModelSpec& s) {
   gemma_common(b, s);

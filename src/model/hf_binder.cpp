@@ -6,7 +6,9 @@
 
 namespace forge::model {
 
-void HfBinder::fail(const std::string& what) const { throw ModelError(w_.path() + ": " + what); }
+void HfBinder::fail(const std::string& what) const {
+  throw ModelError(w_.path() + ": " + what);
+}
 
 const SafetensorsTensor& HfBinder::find(const std::string& name) const {
   const SafetensorsTensor* t = w_.find(name);

@@ -17,13 +17,15 @@ struct HfFamily {
   std::string_view arch;  // the GGUF architecture name the spec reports
 };
 constexpr std::array kHfFamilies = {
-    HfFamily{"LlamaForCausalLM", "llama"},     HfFamily{"MistralForCausalLM", "llama"},
-    HfFamily{"Qwen2ForCausalLM", "qwen2"},     HfFamily{"Phi3ForCausalLM", "phi3"},
-    HfFamily{"GemmaForCausalLM", "gemma"},     HfFamily{"Gemma2ForCausalLM", "gemma2"},
-    HfFamily{"Gemma3ForCausalLM", "gemma3"},   HfFamily{"StableLmForCausalLM", "stablelm"},
+    HfFamily{"LlamaForCausalLM", "llama"},   HfFamily{"MistralForCausalLM", "llama"},
+    HfFamily{"Qwen2ForCausalLM", "qwen2"},   HfFamily{"Phi3ForCausalLM", "phi3"},
+    HfFamily{"GemmaForCausalLM", "gemma"},   HfFamily{"Gemma2ForCausalLM", "gemma2"},
+    HfFamily{"Gemma3ForCausalLM", "gemma3"}, HfFamily{"StableLmForCausalLM", "stablelm"},
 };
 
-[[noreturn]] void fail(const HfConfig& c, const std::string& what) { throw ModelError(c.path() + ": " + what); }
+[[noreturn]] void fail(const HfConfig& c, const std::string& what) {
+  throw ModelError(c.path() + ": " + what);
+}
 
 int positive(const HfConfig& c, const char* key) {
   const int v = c.get<int>(key);
@@ -214,8 +216,10 @@ ModelSpec spec_from_hf(const HfConfig& c, const SafetensorsSet& weights) {
     }
     if (qk_layernorm) {
       std::vector<std::string> qn, kn;
-      for (int h = 0; h < s.n_head; ++h) qn.push_back(p + "self_attn.q_layernorm.norms." + std::to_string(h) + ".weight");
-      for (int h = 0; h < s.n_head_kv; ++h) kn.push_back(p + "self_attn.k_layernorm.norms." + std::to_string(h) + ".weight");
+      for (int h = 0; h < s.n_head; ++h)
+        qn.push_back(p + "self_attn.q_layernorm.norms." + std::to_string(h) + ".weight");
+      for (int h = 0; h < s.n_head_kv; ++h)
+        kn.push_back(p + "self_attn.k_layernorm.norms." + std::to_string(h) + ".weight");
       l.q_norm = b.stacked_vectors(qn, s.head_dim, p + "self_attn.q_layernorm");
       l.k_norm = b.stacked_vectors(kn, s.head_dim, p + "self_attn.k_layernorm");
     }

@@ -16,14 +16,16 @@ struct ModuleName {
   std::string_view hf_path, gguf;
 };
 constexpr std::array kModules = {
-    ModuleName{"self_attn.q_proj", "attn_q"},  ModuleName{"self_attn.k_proj", "attn_k"},
-    ModuleName{"self_attn.v_proj", "attn_v"},  ModuleName{"self_attn.o_proj", "attn_output"},
+    ModuleName{"self_attn.q_proj", "attn_q"},     ModuleName{"self_attn.k_proj", "attn_k"},
+    ModuleName{"self_attn.v_proj", "attn_v"},     ModuleName{"self_attn.o_proj", "attn_output"},
     ModuleName{"self_attn.qkv_proj", "attn_qkv"}, ModuleName{"mlp.gate_proj", "ffn_gate"},
-    ModuleName{"mlp.up_proj", "ffn_up"},       ModuleName{"mlp.down_proj", "ffn_down"},
+    ModuleName{"mlp.up_proj", "ffn_up"},          ModuleName{"mlp.down_proj", "ffn_down"},
     ModuleName{"mlp.gate_up_proj", "ffn_up"},
 };
 
-bool spec_uses_hf_names(const ModelSpec& s) { return s.tok_embd.name.starts_with("model."); }
+bool spec_uses_hf_names(const ModelSpec& s) {
+  return s.tok_embd.name.starts_with("model.");
+}
 
 // The adapter's target in the base's spelling; empty when it has none.
 std::string base_name(const LoraPair& p, bool base_hf, bool adapter_hf) {
@@ -54,7 +56,8 @@ std::string base_name(const LoraPair& p, bool base_hf, bool adapter_hf) {
 std::vector<float> to_floats(const LoraMatrix& m) {
   std::vector<float> out(static_cast<size_t>(m.rows * m.cols));
   const size_t row_bytes = quant::row_size(m.type, m.cols);
-  for (int64_t r = 0; r < m.rows; ++r) quant::dequantize_row(m.type, m.data.data() + r * row_bytes, &out[r * m.cols], m.cols);
+  for (int64_t r = 0; r < m.rows; ++r)
+    quant::dequantize_row(m.type, m.data.data() + r * row_bytes, &out[r * m.cols], m.cols);
   return out;
 }
 
@@ -81,8 +84,8 @@ LoraMergeReport merge_lora(ModelSpec& s, const LoraAdapter& adapter, double user
   const bool adapter_hf = adapter.format() == LoraFormat::Peft;
   // llama GGUFs hold Q/K rows permuted for adjacent-pair RoPE; an adapter from
   // the other form has B rows in the other order.
-  const bool permute_qk = base_hf != adapter_hf && (adapter_hf ? s.rope_style == RopeStyle::kAdjacent
-                                                               : adapter.base_model() == "llama");
+  const bool permute_qk =
+      base_hf != adapter_hf && (adapter_hf ? s.rope_style == RopeStyle::kAdjacent : adapter.base_model() == "llama");
   LoraMergeReport report;
   for (const LoraPair& p : adapter.pairs()) {
     const std::string target = base_name(p, base_hf, adapter_hf);

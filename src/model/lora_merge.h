@@ -13,7 +13,7 @@
 namespace forge::model {
 
 struct LoraMergeReport {
-  int tensors = 0;                      // base tensors changed
+  int tensors = 0;                       // base tensors changed
   std::vector<std::string> requantized;  // of those, the quantized ones (rounded again)
 };
 

@@ -8,7 +8,8 @@ namespace forge::model {
 
 std::pair<std::string, GgufValue> parse_override_kv(const std::string& arg) {
   auto bad = [&](const std::string& why) -> ModelError {
-    return ModelError("--override-kv '" + arg + "': " + why + " (expected KEY=TYPE:VALUE, TYPE one of int, float, bool, str)");
+    return ModelError("--override-kv '" + arg + "': " + why +
+                      " (expected KEY=TYPE:VALUE, TYPE one of int, float, bool, str)");
   };
   const size_t eq = arg.find('=');
   if (eq == std::string::npos || eq == 0) throw bad("no KEY=");

@@ -28,8 +28,12 @@ void check_file(const std::string& fixture, const std::string& file, const Golde
   check_spec(spec, fixture, c);
 }
 
-TEST_P(GgufArchitecture, F32) { check_file(GetParam().fixture, "model-f32.gguf", {1e-4}); }
-TEST_P(GgufArchitecture, F16) { check_file(GetParam().fixture, "model-f16.gguf", {0.05, "logits", false}); }
+TEST_P(GgufArchitecture, F32) {
+  check_file(GetParam().fixture, "model-f32.gguf", {1e-4});
+}
+TEST_P(GgufArchitecture, F16) {
+  check_file(GetParam().fixture, "model-f16.gguf", {0.05, "logits", false});
+}
 TEST_P(GgufArchitecture, Q8_0) {
   check_file(GetParam().fixture, "model-q8_0.gguf", {1.05 * GetParam().q8_tolerance, "logits", false});
 }

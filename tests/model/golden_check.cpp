@@ -19,7 +19,9 @@ json load_json(const std::string& path) {
 
 namespace {
 
-int argmax(std::span<const float> v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
+int argmax(std::span<const float> v) {
+  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
+}
 
 double max_abs_diff(std::span<const float> got, const json& want) {
   EXPECT_EQ(got.size(), want.size());

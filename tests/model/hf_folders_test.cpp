@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "format/format_error.h"
@@ -46,9 +46,13 @@ struct ScratchDir {
   ~ScratchDir() { fs::remove_all(path); }
 };
 
-nlohmann::json read_json(const fs::path& p) { return load_json(p.string()); }
+nlohmann::json read_json(const fs::path& p) {
+  return load_json(p.string());
+}
 
-void write_text(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+void write_text(const fs::path& p, const std::string& s) {
+  std::ofstream(p, std::ios::binary) << s;
+}
 
 // A SafeTensors file of the given tensors (name -> dtype, shape, bytes), in
 // the format's layout: u64 header length, JSON header, packed data.
@@ -151,14 +155,21 @@ TEST(HfFolder, ConfigContradictingWeightsIsAnError) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };
-  expect_error("ff", [](auto& c) { c["intermediate_size"] = 96; }, "'model.layers.0.mlp.gate_proj.weight' has shape [128, 64]");
-  expect_error("kv", [](auto& c) { c["num_key_value_heads"] = 4; }, "k_proj.weight' has shape [32, 64] but");
-  expect_error("layers", [](auto& c) { c["num_hidden_layers"] = 3; }, "'model.layers.2.input_layernorm.weight' is missing");
-  expect_error("vocab", [](auto& c) { c["vocab_size"] = 1000; }, "'model.embed_tokens.weight' has shape [512, 64]");
-  expect_error("arch", [](auto& c) { c["architectures"] = {"FalconForCausalLM"}; },
-               "architecture 'FalconForCausalLM' is not supported");
-  expect_error("rope", [](auto& c) { c["rope_parameters"]["rope_type"] = "yarn"; }, "rope type 'yarn'");
-  expect_error("act", [](auto& c) { c["hidden_act"] = "relu"; }, "activation 'relu' is not supported");
+  expect_error(
+      "ff", [](auto& c) { c["intermediate_size"] = 96; }, "'model.layers.0.mlp.gate_proj.weight' has shape [128, 64]");
+  expect_error(
+      "kv", [](auto& c) { c["num_key_value_heads"] = 4; }, "k_proj.weight' has shape [32, 64] but");
+  expect_error(
+      "layers", [](auto& c) { c["num_hidden_layers"] = 3; }, "'model.layers.2.input_layernorm.weight' is missing");
+  expect_error(
+      "vocab", [](auto& c) { c["vocab_size"] = 1000; }, "'model.embed_tokens.weight' has shape [512, 64]");
+  expect_error(
+      "arch", [](auto& c) { c["architectures"] = {"FalconForCausalLM"}; },
+      "architecture 'FalconForCausalLM' is not supported");
+  expect_error(
+      "rope", [](auto& c) { c["rope_parameters"]["rope_type"] = "yarn"; }, "rope type 'yarn'");
+  expect_error(
+      "act", [](auto& c) { c["hidden_act"] = "relu"; }, "activation 'relu' is not supported");
 }
 
 }  // namespace

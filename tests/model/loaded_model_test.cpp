@@ -1,13 +1,14 @@
 // LoadedModel (what every forge command loads) from a Hugging Face folder,
 // with LoRA adapters and with --override-kv, checked on the fixtures'
 // reference logits through the same interpreter the commands use.
+#include "runtime/loaded_model.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "golden_check.h"
 #include "model/model_error.h"
-#include "runtime/loaded_model.h"
 
 namespace forge::testing {
 namespace {

@@ -112,7 +112,8 @@ TEST(Lora, TargetTheModelLacksIsAnError) {
   std::memcpy(&n, bytes.data(), 8);
   std::string header = bytes.substr(8, n);
   for (size_t at; (at = header.find("layers.1.")) != std::string::npos;) header.replace(at, 9, "layers.9.");
-  std::ofstream(dir / "adapter_model.safetensors", std::ios::binary) << bytes.substr(0, 8) << header << bytes.substr(8 + n);
+  std::ofstream(dir / "adapter_model.safetensors", std::ios::binary)
+      << bytes.substr(0, 8) << header << bytes.substr(8 + n);
   auto m = model::open_hf_model(kFixtures + "llama");
   try {
     model::merge_lora(m->spec, LoraAdapter::open(dir.string()));

@@ -48,8 +48,8 @@ TEST(OverrideKv, ParsesLlamaCppSyntax) {
   EXPECT_EQ(model::parse_override_kv("a.b=float:0.5").second.as<float>(), 0.5f);
   EXPECT_EQ(model::parse_override_kv("a.b=bool:true").second.as<bool>(), true);
   EXPECT_EQ(*model::parse_override_kv("a.b=str:x=y:z").second.as_string(), "x=y:z");
-  for (const char* bad : {"nokey", "=int:3", "a.b=int", "a.b=int:", "a.b=int:3x", "a.b=bool:yes", "a.b=u32:3",
-                          "a.b=float:nan"}) {
+  for (const char* bad :
+       {"nokey", "=int:3", "a.b=int", "a.b=int:", "a.b=int:3x", "a.b=bool:yes", "a.b=u32:3", "a.b=float:nan"}) {
     EXPECT_THROW(model::parse_override_kv(bad), model::ModelError) << bad;
   }
 }
