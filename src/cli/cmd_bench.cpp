@@ -152,13 +152,14 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       report("tg" + std::to_string(o->gen), o->gen, secs);
     }
     const auto& info = fwd->info();
+    const long rss_kib = peak_rss_kib();  // before the bandwidth probe's buffer
     nlohmann::json out = {{"model", o->model.model},
                           {"architecture", info.arch},
                           {"file_bytes", m->file().file_size()},
                           {"weight_bytes_per_token", info.weight_bytes_per_token},
                           {"threads", fwd->threads()},
                           {"isa", std::string(kernels::cpu::isa_name(fwd->isa()))},
-                          {"peak_rss_bytes", static_cast<uint64_t>(peak_rss_kib()) * 1024},
+                          {"peak_rss_bytes", static_cast<uint64_t>(rss_kib) * 1024},
                           {"results", results}};
     if (o->roof) {
       const double bw = measure_read_bandwidth(fwd->threads());
@@ -174,7 +175,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
     } else {
       std::printf("model %s (%s), %.2f MiB, %d threads, %s, peak RSS %.1f MiB\n", o->model.model.c_str(),
                   info.arch.c_str(), m->file().file_size() / 1048576.0, fwd->threads(),
-                  std::string(kernels::cpu::isa_name(fwd->isa())).c_str(), peak_rss_kib() / 1024.0);
+                  std::string(kernels::cpu::isa_name(fwd->isa())).c_str(), rss_kib / 1024.0);
       std::printf("%-8s %14s %10s", "test", "t/s", "stddev");
       if (o->roof) std::printf(" %10s", "of roof");
       std::printf("\n");

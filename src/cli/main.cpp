@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   forge::cli::add_run_command(app, exit_code);
   forge::cli::add_logits_command(app, exit_code);
   forge::cli::add_bench_command(app, exit_code);
+  forge::cli::add_chat_command(app, exit_code);
   forge::cli::add_tokenize_commands(app, exit_code);
   forge::cli::add_quantize_command(app, exit_code);
   forge::cli::add_dump_command(app, exit_code);

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/attention.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
 
@@ -349,42 +350,26 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
     const int p = pos[t];
     const size_t c = cache(static_cast<int>(t));
     const int start = window > 0 ? std::max(0, p - window + 1) : 0;
-    // Each task gets its own scores row: tasks of one loop never share one.
-    std::vector<float> scores(p - start + 1);
-    const float* q = buf(op.q) + static_cast<size_t>(t) * width(op.q) + h * hd;
-    float max_s = -INFINITY;
-    for (int j = start; j <= p; ++j) {
-      float s = 0.0f;
-      if (f32) {
-        const float* k = &k32_[c][static_cast<size_t>(j) * k_w + kvh * hd];
-        for (int d = 0; d < hd; ++d) s += q[d] * k[d];
-      } else {
-        const uint16_t* k = &k16_[c][static_cast<size_t>(j) * k_w + kvh * hd];
-        for (int d = 0; d < hd; ++d) s += q[d] * quant::fp16_to_fp32(k[d]);
-      }
-      s *= scale;
-      if (cap > 0.0f) s = cap * std::tanh(s / cap);
-      scores[j - start] = s;
-      max_s = std::max(max_s, s);
-    }
-    double sum = 0.0;
-    for (float& s : scores) {
-      s = std::exp(s - max_s);
-      sum += s;
-    }
-    const float inv_sum = static_cast<float>(1.0 / sum);
-    float* out = buf(op.out) + static_cast<size_t>(t) * width(op.out) + h * hdv;
-    std::fill(out, out + hdv, 0.0f);
-    for (int j = start; j <= p; ++j) {
-      const float w = scores[j - start] * inv_sum;
-      if (f32) {
-        const float* v = &v32_[c][static_cast<size_t>(j) * v_w + kvh * hdv];
-        for (int d = 0; d < hdv; ++d) out[d] += w * v[d];
-      } else {
-        const uint16_t* v = &v16_[c][static_cast<size_t>(j) * v_w + kvh * hdv];
-        for (int d = 0; d < hdv; ++d) out[d] += w * quant::fp16_to_fp32(v[d]);
-      }
-    }
+    // Scores scratch per thread (a loop's tasks on one thread run one after another).
+    thread_local std::vector<float> scores;
+    if (scores.size() < static_cast<size_t>(p - start + 1)) scores.resize(p - start + 1);
+    kc::AttentionRow a;
+    a.q = buf(op.q) + static_cast<size_t>(t) * width(op.q) + h * hd;
+    a.f16 = !f32;
+    a.k = f32 ? static_cast<const void*>(k32_[c].data() + kvh * hd) : static_cast<const void*>(k16_[c].data() + kvh * hd);
+    a.v = f32 ? static_cast<const void*>(v32_[c].data() + kvh * hdv)
+              : static_cast<const void*>(v16_[c].data() + kvh * hdv);
+    a.k_stride = k_w;
+    a.v_stride = v_w;
+    a.head_dim = hd;
+    a.head_dim_v = hdv;
+    a.first = start;
+    a.last = p;
+    a.scale = scale;
+    a.softcap = cap;
+    a.out = buf(op.out) + static_cast<size_t>(t) * width(op.out) + h * hdv;
+    a.scores = scores.data();
+    kc::attend(isa_, a);
   });
 }
 
