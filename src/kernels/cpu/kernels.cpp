@@ -1,6 +1,7 @@
 #include "kernels/cpu/kernels.h"
 
 #include "kernels/cpu/avx2/avx2_entry.h"
+#include "kernels/cpu/neon/neon_entry.h"
 #include "kernels/cpu/scalar_kernels.h"
 #include "quant/quant.h"
 
@@ -8,10 +9,17 @@ namespace forge::kernels::cpu {
 
 bool isa_available(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return true;
+    case Isa::kScalar:
+      return true;
     case Isa::kAvx2:
 #if defined(__x86_64__) && defined(FORGE_KERNELS_AVX2)
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+      return false;
+#endif
+    case Isa::kNeon:
+#if defined(__aarch64__) && defined(FORGE_KERNELS_NEON)
+      return true;
 #else
       return false;
 #endif
@@ -19,9 +27,23 @@ bool isa_available(Isa isa) {
   return false;
 }
 
-Isa detect_isa() { return isa_available(Isa::kAvx2) ? Isa::kAvx2 : Isa::kScalar; }
+Isa detect_isa() {
+  if (isa_available(Isa::kAvx2)) return Isa::kAvx2;
+  if (isa_available(Isa::kNeon)) return Isa::kNeon;
+  return Isa::kScalar;
+}
 
-std::string_view isa_name(Isa isa) { return isa == Isa::kAvx2 ? "avx2" : "scalar"; }
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kNeon:
+      return "neon";
+    case Isa::kScalar:
+      break;
+  }
+  return "scalar";
+}
 
 size_t act_row_size(GgmlType weight_type, int64_t n) {
   const GgmlType t = quant::vec_dot_type(weight_type);
@@ -32,6 +54,9 @@ void quantize_act(Isa isa, GgmlType weight_type, const float* x, void* out, int6
 #ifdef FORGE_KERNELS_AVX2
   if (isa == Isa::kAvx2) return avx2::quantize_act(weight_type, x, out, n);
 #endif
+#ifdef FORGE_KERNELS_NEON
+  if (isa == Isa::kNeon) return neon::quantize_act(weight_type, x, out, n);
+#endif
   (void)isa;
   scalar::quantize_act(weight_type, x, out, n);
 }
@@ -39,6 +64,9 @@ void quantize_act(Isa isa, GgmlType weight_type, const float* x, void* out, int6
 float vec_dot(Isa isa, GgmlType weight_type, int64_t n, const void* w_row, const void* act_row) {
 #ifdef FORGE_KERNELS_AVX2
   if (isa == Isa::kAvx2) return avx2::vec_dot(weight_type, n, w_row, act_row);
+#endif
+#ifdef FORGE_KERNELS_NEON
+  if (isa == Isa::kNeon) return neon::vec_dot(weight_type, n, w_row, act_row);
 #endif
   (void)isa;
   return scalar::vec_dot(weight_type, n, w_row, act_row);
@@ -48,6 +76,9 @@ void matvec(Isa isa, GgmlType weight_type, int64_t n, const void* w, size_t w_st
             const void* acts, size_t act_stride, int batch, float* y, int64_t y_stride) {
 #ifdef FORGE_KERNELS_AVX2
   if (isa == Isa::kAvx2) return avx2::matvec(weight_type, n, w, w_stride, r0, r1, acts, act_stride, batch, y, y_stride);
+#endif
+#ifdef FORGE_KERNELS_NEON
+  if (isa == Isa::kNeon) return neon::matvec(weight_type, n, w, w_stride, r0, r1, acts, act_stride, batch, y, y_stride);
 #endif
   (void)isa;
   scalar::matvec(weight_type, n, w, w_stride, r0, r1, acts, act_stride, batch, y, y_stride);

@@ -18,9 +18,10 @@
 
 namespace forge::kernels::cpu {
 
-enum class Isa { kScalar, kAvx2 };
+enum class Isa { kScalar, kAvx2, kNeon };
 
-// The best ISA of the running CPU (AVX2 needs AVX2, FMA and F16C).
+// The best ISA of the running CPU (AVX2 needs AVX2, FMA and F16C; NEON is
+// there on every AArch64 CPU, so an AArch64 build always has it).
 Isa detect_isa();
 std::string_view isa_name(Isa isa);
 // Whether this build and this CPU can run `isa`.
@@ -28,7 +29,7 @@ bool isa_available(Isa isa);
 
 // Row lengths: a compile-time constant for generated code (FixedLen<4096>),
 // or a run-time value for the interpreter (RunLen{n}). The header-only kernel
-// templates (avx2/avx2_kernels.h) take either.
+// templates (avx2/avx2_kernels.h, neon/neon_kernels.h) take either.
 template <int64_t N>
 struct FixedLen {
   static constexpr int64_t get() { return N; }
