@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   forge::cli::add_bench_command(app, exit_code);
   forge::cli::add_chat_command(app, exit_code);
   forge::cli::add_tokenize_commands(app, exit_code);
+  forge::cli::add_serve_command(app, exit_code);
   forge::cli::add_quantize_command(app, exit_code);
   forge::cli::add_dump_command(app, exit_code);
   forge::cli::add_synth_command(app, exit_code);
