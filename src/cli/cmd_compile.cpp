@@ -9,6 +9,7 @@
 #include "cli/model_options.h"
 #include "codegen/cpu/cpu_codegen.h"
 #include "codegen/cpu/weights_export.h"
+#include "codegen/cuda/cuda_codegen.h"
 
 namespace forge::cli {
 
@@ -30,6 +31,7 @@ void add_compile_command(CLI::App& app, int& exit_code) {
   struct Options {
     std::string model, tokenizer, out, target = "cpu", prompt;
     codegen::cpu::CpuOptions cpu;
+    std::string cuda_arch = "90";
     bool emit_only = false, no_weights = false, run = false;
   };
   auto o = std::make_shared<Options>();
@@ -41,8 +43,10 @@ void add_compile_command(CLI::App& app, int& exit_code) {
       "out/model (run it with ./out/model -p \"...\"; --help lists its flags).");
   cmd->add_option("-m,--model", o->model, "Model: a .gguf file")->required();
   cmd->add_option("-o,--output", o->out, "Folder for the generated project")->required();
-  cmd->add_option("--target", o->target, "cpu (wasm, webgpu, metal, cuda: not implemented yet)")->capture_default_str();
+  cmd->add_option("--target", o->target, "cpu or cuda (wasm, webgpu, metal: not implemented yet)")->capture_default_str();
   cmd->add_option("--cpu", o->cpu.cpu, "native, x86-64-v3, x86-64-v4 or aarch64")->capture_default_str();
+  cmd->add_option("--cuda-arch", o->cuda_arch, "--target cuda: GPU architecture (CMAKE_CUDA_ARCHITECTURES)")
+      ->capture_default_str();
   cmd->add_option("--max-context", o->cpu.max_context, "KV cache positions of the program")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
@@ -57,7 +61,10 @@ void add_compile_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--run", o->run, "Build, then run the program on --prompt");
   cmd->add_option("-p,--prompt", o->prompt, "Prompt for --run");
   cmd->callback([o, &exit_code] {
-    if (o->target != "cpu") throw std::invalid_argument("--target " + o->target + ": not implemented yet (only cpu)");
+    if (o->target != "cpu" && o->target != "cuda") {
+      throw std::invalid_argument("--target " + o->target + ": not implemented yet (cpu and cuda are)");
+    }
+    const bool cuda = o->target == "cuda";
     if (o->run && (o->emit_only || o->prompt.empty())) throw std::invalid_argument("--run needs --prompt and a build");
     const auto t0 = std::chrono::steady_clock::now();
     runtime::LoadOptions lo;
@@ -65,7 +72,17 @@ void add_compile_command(CLI::App& app, int& exit_code) {
     auto m = runtime::LoadedModel::load(lo);
     o->cpu.out_dir = o->out;
     o->cpu.source_name = std::filesystem::path(o->model).filename().string();
-    codegen::cpu::emit_cpu_project(m->graph(), o->cpu);
+    if (cuda) {
+      codegen::cuda::CudaOptions co;
+      co.out_dir = o->out;
+      co.source_name = o->cpu.source_name;
+      co.cuda_arch = o->cuda_arch;
+      co.max_context = o->cpu.max_context;
+      co.max_batch = o->cpu.max_batch;
+      codegen::cuda::emit_cuda_project(m->graph(), co);
+    } else {
+      codegen::cpu::emit_cpu_project(m->graph(), o->cpu);
+    }
     codegen::cpu::export_tokenizer(m->file(), (std::filesystem::path(o->out) / "tokenizer.gguf").string());
     uint64_t weight_bytes = 0;
     if (!o->no_weights) weight_bytes = codegen::cpu::export_weights(m->graph(), (std::filesystem::path(o->out) / "weights.bin").string());
@@ -74,7 +91,11 @@ void add_compile_command(CLI::App& app, int& exit_code) {
                  o->out.c_str(), m->graph().ops.size(), weight_bytes / 1e6, gen_s);
     if (!o->emit_only) {
       const auto t1 = std::chrono::steady_clock::now();
-      codegen::cpu::build_cpu_project(o->out);
+      if (cuda) {
+        codegen::cuda::build_cuda_project(o->out);
+      } else {
+        codegen::cpu::build_cpu_project(o->out);
+      }
       std::fprintf(stderr, "forge compile: built %s/model in %.2f s (total %.2f s)\n", o->out.c_str(),
                    seconds_since(t1), seconds_since(t0));
     }

@@ -1,0 +1,97 @@
+#!/bin/bash
+# One device call: checks compiled CUDA models against the CPU interpreter on
+# the GPU machine, then times forge synth models. Run from the repository root
+# on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
+#   bash bench/cuda/gpu_check.sh [check] [speed] [speed-small]
+# Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
+#
+# The forge binary and the static libraries a generated project links were
+# built on the development machine (Debian 12; the GPU machine runs a newer
+# glibc), with the few shared libraries and -dev packages the GPU image lacks
+# (utf8proc, pcre2 headers, cpp-httplib) carried in .gpu-data.
+set -u
+ROOT=$(pwd)
+D=$ROOT/.gpu-data
+OUT=${OUT:-/tmp/forge-gpu}
+W=/tmp/forge-gpu-work
+mkdir -p "$OUT" "$W"
+PARTS="${*:-check speed}"
+
+for f in "$D"/debs/*.deb; do dpkg -x "$f" /; done
+export LD_LIBRARY_PATH=$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The carried build names its libraries by the development machine's paths.
+mkdir -p /work
+[ -e /work/main ] || ln -s "$ROOT" /work/main
+[ -e "$ROOT/build-cuda" ] || ln -s "$D/build-cuda" "$ROOT/build-cuda"
+FORGE=$ROOT/build-cuda/forge
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+$FORGE --help >/dev/null 2>&1 || { echo "forge does not run here:"; ldd "$FORGE" | grep "not found"; exit 1; }
+
+nvcc -O2 -arch=sm_90 bench/cuda/bandwidth.cu -o "$W/bandwidth" && "$W/bandwidth" | tee "$OUT/bandwidth.json"
+
+# compile NAME MODEL CTX BATCH: emit and build one CUDA project into $W/NAME.
+compile() {
+  local dir=$W/$1
+  rm -rf "$dir"
+  $FORGE compile -m "$2" -o "$dir" --target cuda --max-context "$3" --max-batch "$4" --emit-only >"$dir.log" 2>&1 &&
+    cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >>"$dir.log" 2>&1 &&
+    cmake --build "$dir/build" >>"$dir.log" 2>&1 || { echo "$1: build failed"; tail -30 "$dir.log"; }
+}
+export -f compile
+export FORGE W
+
+if [[ " $PARTS " == *" check "* ]]; then
+  F=$D/fixtures
+  : >"$W/models.txt"
+  echo "stories260K $D/stories260K.gguf" >>"$W/models.txt"
+  for arch in llama qwen2 gemma gemma2 gemma3 phi3 stablelm stablelm-par mistral llama-tied-rope3; do
+    [ -f "$F/$arch/model-f16.gguf" ] || continue
+    echo "$arch-f16 $F/$arch/model-f16.gguf" >>"$W/models.txt"
+    [ -f "$F/$arch/model-q8_0.gguf" ] && echo "$arch-q8_0 $F/$arch/model-q8_0.gguf" >>"$W/models.txt"
+    for t in Q4_0 Q4_K_M; do  # the fixtures have these for llama-k only: quantize the F16 file here
+      $FORGE quantize "$F/$arch/model-f16.gguf" "$W/$arch-$t.gguf" --type $t >/dev/null 2>&1 &&
+        echo "$arch-$t $W/$arch-$t.gguf" >>"$W/models.txt"
+    done
+  done
+  for t in f16 bf16 q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K_M Q5_K_M Q6_K; do
+    echo "llama-k-$t $F/llama-k/model-$t.gguf" >>"$W/models.txt"
+  done
+  echo "== building $(wc -l <"$W/models.txt") CUDA programs"
+  awk '{print $1, $2}' "$W/models.txt" | xargs -P 14 -n 2 sh -c 'compile "$0" "$1" 256 16' 2>&1 | tail -40
+  TOK=1,15,300,42,7,99,1000,5,64,128,3,250
+  : >"$OUT/check.jsonl"
+  while read -r name model; do
+    dir=$W/$name
+    $FORGE logits -m "$model" --tokens $TOK --positions all --json >"$W/$name.il.json" 2>"$W/$name.il.err"
+    "$dir/model" --tokens $TOK --logits >"$W/$name.cl.json" 2>"$W/$name.cl.err" || head -3 "$W/$name.cl.err"
+    $FORGE run -m "$model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.ir.json" 2>/dev/null
+    "$dir/model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.cr.json" 2>"$W/$name.cr.err"
+    python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.cl.json" "$W/$name.ir.json" "$W/$name.cr.json" |
+      tee -a "$OUT/check.jsonl" >/dev/null
+  done <"$W/models.txt"
+  # Bad input: another model's weights, and the context limit.
+  "$W/llama-f16/model" "$W/llama-q8_0/weights.bin" -p hi -n 2 2>&1 | tail -1 | tee "$OUT/errors.txt"
+  "$W/stories260K/model" --tokens "$(python3 -c 'print(",".join(["5"]*300))')" --logits 2>&1 | tail -1 | tee -a "$OUT/errors.txt"
+  python3 bench/cuda/table.py check "$OUT/check.jsonl"
+fi
+
+if [[ " $PARTS " == *" speed"* ]]; then
+  presets="smollm2-135m smollm2-360m llama-3.2-1b llama-3.2-3b"
+  [[ " $PARTS " == *" speed-small "* ]] && presets="smollm2-135m"
+  : >"$W/speed.txt"
+  for p in $presets; do
+    for t in Q8_0 Q4_0; do
+      echo "$p-$t" >>"$W/speed.txt"
+    done
+  done
+  # Synth models are generated here (never carried), two at a time.
+  xargs -P 4 -I{} sh -c 'n={}; $FORGE synth --preset ${n%-*} --type ${n##*-} --vocab generated -o $W/$n.gguf -t 4 >$W/$n.synth.log 2>&1 || tail -3 $W/$n.synth.log' <"$W/speed.txt"
+  xargs -P 8 -I{} sh -c 'compile {}-cuda $W/{}.gguf 1024 512' <"$W/speed.txt"
+  : >"$OUT/speed.jsonl"
+  while read -r n; do
+    ls -l "$W/$n.gguf" | awk '{printf "{\"name\": \"%s\", \"gguf_bytes\": %s}\n", "'"$n"'", $5}' >>"$OUT/speed.jsonl"
+    "$W/$n-cuda/model" --gpu-bench --pp 512 --tg 128 --reps 3 --profile >>"$OUT/speed.jsonl" 2>>"$OUT/speed.err" ||
+      tail -2 "$OUT/speed.err"
+  done <"$W/speed.txt"
+  python3 bench/cuda/table.py speed "$OUT/speed.jsonl" "$OUT/bandwidth.json"
+fi

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Prints the tables of bench/cuda/gpu_check.sh from its JSON lines.
+  table.py check check.jsonl
+  table.py speed speed.jsonl bandwidth.json"""
+import json, sys
+
+# llama.cpp de3ff815 on an H100 SXM (../shared/perf/README.md): pp512, tg128 tok/s.
+LLAMA_CPP = {
+    "smollm2-135m-Q8_0": (65640, 927), "smollm2-135m-Q4_0": (63871, 958),
+    "llama-3.2-1b-Q8_0": (53697, 808), "llama-3.2-1b-Q4_0": (47541, 972),
+    "llama-3.2-3b-Q8_0": (23693, 382), "llama-3.2-3b-Q4_0": (21846, 491),
+}
+
+def lines(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip().startswith("{")]
+
+if sys.argv[1] == "check":
+    rows = lines(sys.argv[2])
+    print("%-24s %9s %12s %12s %8s" % ("model", "positions", "rel RMS", "max |diff|", "greedy"))
+    bad = 0
+    for r in rows:
+        if "error" in r or "greedy" in r:
+            print("%-24s %s" % (r["model"], r.get("error", r.get("greedy"))))
+            bad += 1
+            continue
+        ok = r["greedy_equal"] and r["logits_rel_rms"] < 1e-3
+        bad += not ok
+        print("%-24s %9d %12.2e %12.2e %8s" % (r["model"], r["positions"], r["logits_rel_rms"], r["logits_max_abs"],
+                                             "equal" if r["greedy_equal"] else "DIFFER"))
+    print("%d of %d models pass (greedy tokens equal, logits within 1e-3 relative RMS)" % (len(rows) - bad, len(rows)))
+else:
+    rows = lines(sys.argv[2])
+    bw = json.load(open(sys.argv[3]))["d2d_copy_gb_s"] * 1e9
+    print("device-to-device copy: %.0f GB/s" % (bw / 1e9))
+    print("%-20s %10s %10s %10s %10s %10s %8s %8s" % ("model", "GGUF MB", "pp512", "llama.cpp", "tg128", "llama.cpp",
+                                                     "roof", "vs l.cpp"))
+    size = {}
+    for r in rows:
+        if "gguf_bytes" in r:
+            size[r["name"]] = r["gguf_bytes"]
+            last = r["name"]
+            continue
+        gb = size.get(last, 0)
+        ref = LLAMA_CPP.get(last, (0, 0))
+        roof = bw / gb if gb else 0
+        print("%-20s %10.0f %10.0f %10s %10.1f %10s %7.1f%% %8s" % (
+            last, gb / 1e6, r["pp_tok_s"], ref[0] or "-", r["tg_tok_s"], ref[1] or "-",
+            100 * r["tg_tok_s"] / roof if roof else 0, "%.2fx" % (r["tg_tok_s"] / ref[1]) if ref[1] else "-"))
+        if "profile_ms" in r:
+            prof = sorted(r["profile_ms"].items(), key=lambda kv: -kv[1]["ms"])
+            print("    one decode step without graph: %.3f ms: " % r["profile_total_ms"] +
+                  ", ".join("%s %.3f" % (k, v["ms"]) for k, v in prof[:8]))

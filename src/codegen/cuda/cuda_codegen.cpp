@@ -1,0 +1,430 @@
+#include "codegen/cuda/cuda_codegen.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "graph/passes/fingerprint.h"
+#include "graph/passes/memory_plan.h"
+#include "quant/quant.h"
+
+#ifndef FORGE_SOURCE_DIR_PATH
+#error "FORGE_SOURCE_DIR_PATH must be defined (src/codegen/cuda/CMakeLists.txt)"
+#endif
+
+namespace forge::codegen::cuda {
+
+namespace fs = std::filesystem;
+using graph::Graph;
+using graph::Op;
+
+namespace {
+
+// The block type whose dequant_unit the CUDA kernels have (forge_kernels.cuh).
+std::string block_type(GgmlType t, const std::string& tensor) {
+  switch (t) {
+    case GgmlType::F32: return "BlockF32";
+    case GgmlType::F16: return "BlockF16";
+    case GgmlType::BF16: return "BlockBF16";
+    case GgmlType::Q4_0: return "BlockQ4_0";
+    case GgmlType::Q4_1: return "BlockQ4_1";
+    case GgmlType::Q5_0: return "BlockQ5_0";
+    case GgmlType::Q5_1: return "BlockQ5_1";
+    case GgmlType::Q8_0: return "BlockQ8_0";
+    case GgmlType::Q4_K: return "BlockQ4_K";
+    case GgmlType::Q5_K: return "BlockQ5_K";
+    case GgmlType::Q6_K: return "BlockQ6_K";
+    default:
+      throw CodegenError("'" + tensor + "' is " + std::string(ggml_type_info(t).name) +
+                         ": the CUDA target has no kernel for it (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, "
+                         "Q5_K, Q6_K); re-quantize with forge quantize");
+  }
+}
+
+std::string flt(float f) {
+  char s[40];
+  std::snprintf(s, sizeof s, "%.9g", static_cast<double>(f));
+  std::string r = s;
+  if (r.find_first_of(".en") == std::string::npos) r += ".0";
+  if (r == "inf" || r == "-inf") return r[0] == '-' ? "-INFINITY" : "INFINITY";
+  return r + "f";
+}
+
+std::string hex64(uint64_t v) {
+  char s[24];
+  std::snprintf(s, sizeof s, "0x%016llxull", static_cast<unsigned long long>(v));
+  return s;
+}
+
+std::string escaped(const std::string& s) {
+  std::string r;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') r += '\\';
+    if (static_cast<unsigned char>(ch) >= 32) r += ch;
+  }
+  return r;
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::trunc);
+  if (!out || !(out << text) || !out.flush()) throw CodegenError(p.string() + ": cannot write");
+}
+
+constexpr int kThreads = 256;  // elementwise kernels
+
+class Emitter {
+ public:
+  Emitter(const Graph& g, const CudaOptions& o)
+      : g_(g), s_(*g.spec), o_(o), plan_(graph::passes::plan_memory(g, o.max_batch)), layout_(cpu::weight_layout(g)) {}
+
+  std::string model_cu();
+  std::string model_h() const;
+
+ private:
+  std::string F(int op, int buffer) const { return "F(" + std::to_string(plan_.offset(op, buffer)) + ")"; }
+  std::string W(const model::WeightRef* w) const {
+    return "W(" + std::to_string(layout_.slots[layout_.index(*w)].offset) + ")";
+  }
+  std::string Wf(const model::WeightRef* w) const {
+    if (!w) return "nullptr";
+    if (w->type != GgmlType::F32) throw CodegenError("'" + w->name + "': norm weights and biases must be F32");
+    return "Wf(" + std::to_string(layout_.slots[layout_.index(*w)].offset) + ")";
+  }
+  int width(int b) const { return g_.buffers[b].width; }
+  void op(int i, const Op& op, const std::string& rows);
+  void matmul(int i, const graph::MatMulOp& m, const std::string& rows);
+  size_t kv_layer_bytes() const {
+    return static_cast<size_t>(o_.max_context) * s_.n_head_kv * (s_.head_dim + s_.head_dim_v) * 2;
+  }
+
+  const Graph& g_;
+  const model::ModelSpec& s_;
+  const CudaOptions& o_;
+  graph::passes::MemoryPlan plan_;
+  cpu::WeightLayout layout_;
+  size_t acts_bytes_ = 256;
+  std::ostringstream body_;
+};
+
+void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
+  const int k = width(m.in);
+  // Each activation format among the weights (quant::vec_dot_type) gets the
+  // input quantized once, as the interpreter does, into its own acts region.
+  std::vector<GgmlType> act_types;
+  std::vector<size_t> act_offsets;
+  const size_t region = static_cast<size_t>(o_.max_batch) * k * sizeof(float);
+  for (size_t j = 0; j < m.weights.size(); ++j) {
+    const model::WeightRef* w = m.weights[j];
+    block_type(w->type, w->name);
+    if (w->cols != k) throw CodegenError("'" + w->name + "': row length " + std::to_string(w->cols) + ", input is " + std::to_string(k));
+    const GgmlType at = quant::vec_dot_type(w->type);
+    if (k % 32 != 0 && at != GgmlType::F32) {
+      throw CodegenError("'" + w->name + "': row length " + std::to_string(k) + " is not a multiple of 32");
+    }
+    std::string x;
+    if (at == GgmlType::F32) {
+      x = F(i, m.in);
+    } else {
+      size_t a = 0;
+      while (a < act_types.size() && act_types[a] != at) ++a;
+      if (a == act_types.size()) {
+        act_types.push_back(at);
+        act_offsets.push_back(a * region);
+        const bool k_quant = at == GgmlType::Q8_K;
+        if (k_quant && k % 256 != 0) throw CodegenError("'" + w->name + "': K-quant rows must be a multiple of 256");
+        const std::string blocks = "(" + rows + ") * " + std::to_string(k / (k_quant ? 256 : 32));
+        body_ << "  kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << "<<<kc::blocks_for(" << blocks
+              << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", acts() + " << a * region / sizeof(float) << ", "
+              << blocks << ");\n";
+      }
+      x = "acts() + " + std::to_string(act_offsets[a] / sizeof(float));
+      acts_bytes_ = std::max(acts_bytes_, act_offsets[a] + region);
+    }
+    body_ << "  kc::launch_matvec<" << block_type(w->type, w->name) << ", " << k << ">(stream_, " << W(w) << ", "
+          << w->row_bytes << ", " << w->rows << ", " << x << ", " << rows << ", " << F(i, m.outs[j]) << ", "
+          << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << ");  // " << w->name << " "
+          << ggml_type_info(w->type).name << " [" << w->rows << " x " << w->cols << "]\n";
+  }
+}
+
+void Emitter::op(int i, const Op& op, const std::string& rows) {
+  std::visit(
+      [&](const auto& p) {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, graph::EmbedOp>) {
+          const model::WeightRef& t = *p.table;
+          const int w = width(p.out);
+          if (w % 32 != 0) throw CodegenError("embedding width " + std::to_string(w) + " is not a multiple of 32");
+          body_ << "  kc::embed<" << block_type(t.type, t.name) << "><<<dim3(kc::blocks_for(" << w / 32
+                << ", 64), n), 64, 0, stream_>>>(" << W(&t) << ", " << t.row_bytes << ", " << w << ", " << flt(p.scale)
+                << ", params(), " << F(i, p.out) << ");\n";
+        } else if constexpr (std::is_same_v<P, graph::NormOp>) {
+          const int w = width(p.in);
+          const int groups = w / p.group;
+          const bool row_per_group = groups > 1 && p.weight->rows * p.weight->cols == w;
+          body_ << "  kc::norm_rows<<<" << rows << ", kc::kNormThreads, 0, stream_>>>(" << F(i, p.in) << ", "
+                << (p.residual >= 0 ? F(i, p.residual) : std::string("nullptr")) << ", " << F(i, p.out) << ", "
+                << Wf(p.weight) << ", " << Wf(p.bias) << ", " << w << ", " << p.group << ", "
+                << (p.kind == model::NormKind::kLayer ? "true" : "false") << ", " << (row_per_group ? "true" : "false")
+                << ", " << flt(p.eps) << ", " << flt(p.offset) << ");\n";
+        } else if constexpr (std::is_same_v<P, graph::MatMulOp>) {
+          matmul(i, p, rows);
+        } else if constexpr (std::is_same_v<P, graph::RopeOp>) {
+          body_ << "  kc::rope<<<dim3(kc::blocks_for((kHeads + kHeadsKv) * (kRopeDims / 2), " << kThreads << "), n), "
+                << kThreads << ", 0, stream_>>>(" << F(i, p.q) << ", " << F(i, p.k)
+                << ", kHeads, kHeadsKv, kHeadDim, kRopeDims, kRopeAdjacent, inv_freq(" << p.layer
+                << "), kRopeScale, params());\n";
+        } else if constexpr (std::is_same_v<P, graph::AttentionOp>) {
+          const size_t kb = kv_layer_bytes() * p.layer;
+          const size_t vb = kb + static_cast<size_t>(o_.max_context) * s_.n_head_kv * s_.head_dim * 2;
+          body_ << "  kc::kv_write<<<dim3(kc::blocks_for(kKvWidth + kKvWidthV, " << kThreads << "), n), " << kThreads
+                << ", 0, stream_>>>(" << F(i, p.k) << ", " << F(i, p.v) << ", kv(" << kb << "), kv(" << vb
+                << "), kKvWidth, kKvWidthV, params());\n"
+                << "  kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv><<<dim3(kHeads, n), kc::kAttnThreads, "
+                   "kAttnSmem, stream_>>>("
+                << F(i, p.q) << ", " << F(i, p.out) << ", kv(" << kb << "), kv(" << vb << "), "
+                << s_.layers[p.layer].sliding_window << ", kAttnScale, kAttnSoftcap, params());\n";
+        } else if constexpr (std::is_same_v<P, graph::GluOp>) {
+          const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.gate));
+          body_ << "  kc::glu<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
+                << F(i, p.gate) << ", " << F(i, p.up) << ", " << count << ", "
+                << (p.act == model::Activation::kSilu ? "false" : "true") << ");\n";
+        } else if constexpr (std::is_same_v<P, graph::AddOp>) {
+          const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.dst));
+          body_ << "  kc::add<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
+                << F(i, p.dst) << ", " << F(i, p.src) << ", " << count << ");\n";
+        } else if constexpr (std::is_same_v<P, graph::SoftcapOp>) {
+          const std::string count = "static_cast<size_t>(" + rows + ") * " + std::to_string(width(p.buf));
+          body_ << "  kc::softcap<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads
+                << ", 0, stream_>>>(" << F(i, p.buf) << ", " << count << ", " << flt(p.cap) << ");\n";
+        }
+      },
+      op.params);
+}
+
+std::string Emitter::model_cu() {
+  if (s_.head_dim_v > 256 || s_.head_dim % 2 != 0) {
+    throw CodegenError("head size " + std::to_string(s_.head_dim) + "/" + std::to_string(s_.head_dim_v) +
+                       ": the CUDA attention kernel takes even key heads and value heads up to 256");
+  }
+  if (s_.n_head % s_.n_head_kv != 0) throw CodegenError("query heads are not a multiple of key/value heads");
+  const int n_ops = static_cast<int>(g_.ops.size());
+  int first_tail = n_ops;
+  for (int i = 0; i < n_ops; ++i) {
+    if (g_.ops[i].tail && first_tail == n_ops) first_tail = i;
+    if (!g_.ops[i].tail && first_tail < i) throw CodegenError("graph: a body op follows a tail op");
+  }
+  if (first_tail == n_ops) throw CodegenError("graph has no tail ops (nothing computes logits)");
+  std::string layer;
+  for (int i = 0; i < n_ops; ++i) {
+    const Op& o = g_.ops[i];
+    if (i == first_tail) {
+      body_ << "\n  // Tail: logits only for the rows that want them; for the last row alone,\n"
+            << "  // that row of the hidden state moves to row 0.\n"
+            << "  if (logits == Logits::kNone) return;\n"
+            << "  const int rows = logits == Logits::kAll ? n : 1;\n"
+            << "  if (logits == Logits::kLast && n > 1) {\n"
+            << "    kc::copy_row<<<kc::blocks_for(" << width(g_.hidden) << ", 256), 256, 0, stream_>>>("
+            << F(i, g_.hidden) << ", " << width(g_.hidden) << ", n - 1);\n  }\n";
+    }
+    const size_t dot = o.name.find('.', 4);
+    const std::string this_layer = o.name.rfind("blk.", 0) == 0 ? o.name.substr(0, dot) : "";
+    if (this_layer != layer && !this_layer.empty()) body_ << "\n  // " << this_layer << "\n";
+    layer = this_layer;
+    op(i, o, o.tail ? "rows" : "n");
+    body_ << "  mark(\"" << escaped(o.name) << "\");\n";
+  }
+
+  const uint64_t fp = graph::passes::graph_fingerprint(g_);
+  const size_t logits_off = plan_.offset(n_ops - 1, g_.logits);
+  const size_t attn_smem = static_cast<size_t>(o_.max_context) * sizeof(float);
+  std::ostringstream c;
+  c << "// Generated by `forge compile --target cuda` from " << o_.source_name << ". Do not edit.\n"
+    << "// " << s_.name << " (" << s_.arch << "): the forward pass as CUDA kernel launches with every\n"
+    << "// dimension a constant; the decode step is captured once as a CUDA graph\n"
+    << "// (src/codegen/cuda/runtime/cuda_model.h).\n"
+    << "#include \"model.h\"\n\n"
+    << "#include <cmath>\n#include <cstring>\n\n"
+    << "#include \"codegen/cuda/runtime/cuda_bench.h\"\n"
+    << "#include \"codegen/cuda/runtime/cuda_model.h\"\n\n"
+    << "namespace forge_generated {\nnamespace {\n\n"
+    << "namespace kc = forge::kernels::cuda;\nusing namespace forge::quant;\nusing forge::model::Logits;\n\n"
+    << "// ---- the model ----\n"
+    << "constexpr int kVocab = " << s_.n_vocab << ";\n"
+    << "constexpr int kLayers = " << s_.n_layers << ";\n"
+    << "constexpr int kEmbd = " << s_.n_embd << ";\n"
+    << "constexpr int kHeads = " << s_.n_head << ";\n"
+    << "constexpr int kHeadsKv = " << s_.n_head_kv << ";\n"
+    << "constexpr int kHeadDim = " << s_.head_dim << ";\n"
+    << "constexpr int kHeadDimV = " << s_.head_dim_v << ";\n"
+    << "constexpr int kKvWidth = kHeadsKv * kHeadDim;\n"
+    << "constexpr int kKvWidthV = kHeadsKv * kHeadDimV;\n"
+    << "constexpr int kRopeDims = " << s_.rope_dims << ";\n"
+    << "constexpr bool kRopeAdjacent = " << (s_.rope_style == model::RopeStyle::kAdjacent ? "true" : "false")
+    << ";  // GGML normal mode; false: neox (half split)\n"
+    << "constexpr float kRopeScale = " << flt(s_.rope_scale) << ";\n"
+    << "constexpr float kAttnScale = " << flt(s_.attn_scale) << ";\n"
+    << "constexpr float kAttnSoftcap = " << flt(s_.attn_softcap) << ";\n"
+    << "constexpr double kRopeBase[kLayers] = {";
+  for (int l = 0; l < s_.n_layers; ++l) c << (l ? ", " : "") << flt(s_.layers[l].rope_base);
+  c << "};\n";
+  if (!s_.rope_freq_factors.empty()) {
+    c << "constexpr float kRopeFactors[] = {";
+    for (size_t j = 0; j < s_.rope_freq_factors.size(); ++j) c << (j ? ", " : "") << flt(s_.rope_freq_factors[j]);
+    c << "};  // llama3 rope_freqs\n";
+  }
+  c << "constexpr uint64_t kWeightBytesPerToken = " << s_.weight_bytes_per_token() << "ull;\n\n"
+    << "// ---- this build (forge compile options) ----\n"
+    << "constexpr int kMaxContext = " << o_.max_context << ";\n"
+    << "constexpr int kMaxBatch = " << o_.max_batch << ";  // tokens per prefill step\n"
+    << "constexpr size_t kAttnSmem = " << attn_smem << ";  // attention scores: one float per position\n\n"
+    << "// ---- device memory: " << plan_.ranges.size() << " live ranges of " << g_.buffers.size()
+    << " buffers in one arena (" << plan_.unshared_bytes << " bytes without reuse) ----\n"
+    << "constexpr size_t kArenaBytes = " << plan_.arena_bytes << ";\n"
+    << "constexpr size_t kActsBytes = " << acts_bytes_ << ";  // quantized matmul inputs (as floats)\n"
+    << "constexpr size_t kKvBytes = " << kv_layer_bytes() * s_.n_layers << ";  // F16 keys and values, all layers\n"
+    << "constexpr size_t kLogits = " << logits_off << ";  // arena offset of the logits\n\n"
+    << "// ---- weights.bin ----\n"
+    << "constexpr uint64_t kFingerprint = " << hex64(fp) << ";\n"
+    << "constexpr uint64_t kWeightsFileBytes = " << layout_.file_bytes << ";\n"
+    << "constexpr forge::compiled::TensorSlot kTensors[] = {\n";
+  for (size_t j = 0; j < layout_.tensors.size(); ++j) {
+    const model::WeightRef& w = *layout_.tensors[j];
+    c << "    {" << layout_.slots[j].offset << ", " << layout_.slots[j].bytes << "},  // " << j << ": " << w.name << " "
+      << ggml_type_info(w.type).name << " [" << w.rows << " x " << w.cols << "]\n";
+  }
+  c << "};\n\n"
+    << "forge::cuda_rt::Shape shape() {\n"
+    << "  forge::cuda_rt::Shape s;\n"
+    << "  s.vocab = kVocab;\n  s.max_context = kMaxContext;\n  s.max_batch = kMaxBatch;\n  s.hidden_width = kEmbd;\n"
+    << "  s.arena_bytes = kArenaBytes;\n  s.acts_bytes = kActsBytes;\n  s.kv_bytes = kKvBytes;\n"
+    << "  s.logits_offset = kLogits;\n  s.attn_smem = kAttnSmem;\n  return s;\n}\n\n"
+    << "class Model final : public forge::cuda_rt::CudaModel {\n public:\n"
+    << "  explicit Model(const forge::compiled::WeightsFile& weights)\n"
+    << "      : CudaModel(shape(), weights, kWeightsFileBytes,\n"
+    << "                  {\"" << escaped(s_.arch) << "\", kName, kVocab, kMaxContext, kLayers, kWeightBytesPerToken}) {\n"
+    << "    // theta_i = base^(-2i/d) / factor_i (RoFormer), computed as the interpreter does.\n"
+    << "    std::vector<float> inv(static_cast<size_t>(kLayers) * (kRopeDims / 2));\n"
+    << "    for (int l = 0; l < kLayers; ++l) {\n"
+    << "      for (int i = 0; i < kRopeDims / 2; ++i) {\n"
+    << "        double f = std::pow(kRopeBase[l], -2.0 * i / kRopeDims);\n"
+    << (s_.rope_freq_factors.empty() ? "" : "        f /= kRopeFactors[i];\n")
+    << "        inv[static_cast<size_t>(l) * (kRopeDims / 2) + i] = static_cast<float>(f);\n      }\n    }\n"
+    << "    inv_freq_ = forge::cuda_rt::device_alloc(inv.size() * sizeof(float), \"cudaMalloc\");\n"
+    << "    forge::cuda_rt::check(cudaMemcpy(inv_freq_.get(), inv.data(), inv.size() * sizeof(float),\n"
+    << "                                     cudaMemcpyHostToDevice), \"rope frequencies\");\n"
+    << "    forge::cuda_rt::check(cudaFuncSetAttribute(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv>,\n"
+    << "                                               cudaFuncAttributeMaxDynamicSharedMemorySize,\n"
+    << "                                               static_cast<int>(kAttnSmem)), \"attention shared memory\");\n"
+    << "  }\n\n private:\n"
+    << "  const float* inv_freq(int layer) const {\n"
+    << "    return reinterpret_cast<const float*>(inv_freq_.get()) + static_cast<size_t>(layer) * (kRopeDims / 2);\n  }\n"
+    << "  void enqueue(int n, Logits logits) override;\n"
+    << "  forge::cuda_rt::DeviceBytes inv_freq_;\n};\n\n"
+    << "// One step of n <= kMaxBatch tokens at positions params[0], params[0] + 1, ...\n"
+    << "void Model::enqueue(int n, Logits logits) {\n"
+    << body_.str() << "}\n\n}  // namespace\n\n"
+    << "std::unique_ptr<forge::model::Forward> make_model(const std::string& weights_path, int /*threads*/) {\n"
+    << "  // The weights file is mapped and checked (fingerprint, size, table), uploaded, then unmapped.\n"
+    << "  const auto file = forge::compiled::WeightsFile::open(weights_path, kFingerprint, kTensors);\n"
+    << "  return std::make_unique<Model>(file);\n}\n\n"
+    << "int gpu_bench(int argc, char** argv) { return forge::cuda_rt::gpu_bench_main(argc, argv, kName, make_model); }\n\n"
+    << "}  // namespace forge_generated\n";
+  return c.str();
+}
+
+std::string Emitter::model_h() const {
+  std::ostringstream h;
+  h << "// Generated by `forge compile --target cuda` from " << o_.source_name << ". Do not edit.\n"
+    << "// " << s_.name << " (" << s_.arch << "): " << s_.n_layers << " layers, " << s_.n_embd << " wide, vocabulary "
+    << s_.n_vocab << ", context " << o_.max_context << ".\n"
+    << "#pragma once\n\n#include <memory>\n#include <string>\n\n"
+    << "#include \"codegen/cpu/runtime/compiled_main.h\"\n#include \"model/forward.h\"\n\n"
+    << "namespace forge_generated {\n\n"
+    << "inline constexpr char kName[] = \"" << escaped(s_.name.empty() ? s_.arch : s_.name) << "\";\n"
+    << "inline constexpr forge::compiled::CompiledModelInfo kInfo = {kName, \"" << escaped(o_.source_name) << "\", "
+    << o_.max_context << ", 1};\n\n"
+    << "// Uploads weights.bin to the GPU (throws if it is not this model's, if there\n"
+    << "// is no GPU or not enough GPU memory).\n"
+    << "std::unique_ptr<forge::model::Forward> make_model(const std::string& weights_path, int threads);\n\n"
+    << "// `model --gpu-bench`: prompt processing and on-GPU greedy generation speed.\n"
+    << "int gpu_bench(int argc, char** argv);\n\n"
+    << "}  // namespace forge_generated\n";
+  return h.str();
+}
+
+std::string cmake_lists(const CudaOptions& o, const std::string& name) {
+  std::ostringstream c;
+  c << "# Generated by `forge compile --target cuda` for " << name << ": builds ./model with nvcc\n"
+    << "# against Forge's sources (kernels, runtime headers) and the libraries of the\n"
+    << "# Forge build that compiled it (runtime, tokenizer, sampler).\n"
+    << "cmake_minimum_required(VERSION 3.25)\nproject(forge_model LANGUAGES CXX CUDA)\n\n"
+    << "# C++20 by flag for both languages: CMake 3.25 does not know nvcc's -std=c++20\n"
+    << "# (CUDA20), and a CXX_STANDARD would also be asked of CUDA.\n"
+    << "add_compile_options(-std=c++20)\n"
+    << "if(NOT CMAKE_BUILD_TYPE)\n  set(CMAKE_BUILD_TYPE Release)\nendif()\n"
+    << "set(CMAKE_CUDA_ARCHITECTURES " << o.cuda_arch << " CACHE STRING \"forge compile --cuda-arch\")\n\n"
+    << "set(FORGE_SOURCE_DIR \"" << FORGE_SOURCE_DIR_PATH << "\" CACHE PATH \"Forge source tree\")\n"
+    << "set(FORGE_BUILD_DIR \"" << FORGE_BUILD_DIR_PATH << "\" CACHE PATH \"Forge build tree\")\n"
+    << "option(FORGE_COMPILE_ONLY \"Compile model.cu only (no link): a check without Forge's libraries\" OFF)\n"
+    << "find_package(CUDAToolkit REQUIRED)\n\n"
+    << "if(FORGE_COMPILE_ONLY)\n"
+    << "  add_library(model_objects OBJECT model.cu)\n"
+    << "  target_include_directories(model_objects PRIVATE ${FORGE_SOURCE_DIR}/src)\n"
+    << "  return()\nendif()\n\n"
+    << "include(${FORGE_BUILD_DIR}/forge_libraries.cmake)  # FORGE_LIBRARIES, written by Forge's build\n"
+    << "find_package(PkgConfig REQUIRED)\n"
+    << "pkg_check_modules(FORGE_DEPS REQUIRED IMPORTED_TARGET libpcre2-8 libutf8proc zlib)\n"
+    << "find_package(Threads REQUIRED)\n\n"
+    << "add_executable(model main.cpp model.cu)\n"
+    << "target_include_directories(model PRIVATE ${FORGE_SOURCE_DIR}/src)\n"
+    << "target_compile_options(model PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>)\n"
+    << "target_link_libraries(model PRIVATE -Wl,--start-group ${FORGE_LIBRARIES} -Wl,--end-group PkgConfig::FORGE_DEPS\n"
+    << "                      CUDA::cudart_static Threads::Threads)\n"
+    << "set_target_properties(model PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})\n";
+  return c.str();
+}
+
+}  // namespace
+
+void emit_cuda_project(const Graph& g, const CudaOptions& o) {
+  if (o.max_context < 1) throw CodegenError("--max-context must be at least 1");
+  if (o.max_batch < 1) throw CodegenError("--max-batch must be at least 1");
+  if (o.cuda_arch.empty() || o.cuda_arch.find_first_not_of("0123456789a") != std::string::npos) {
+    throw CodegenError("--cuda-arch " + o.cuda_arch + ": expected a compute capability like 90, 89, 80 or 90a");
+  }
+  Emitter e(g, o);
+  const std::string model_cu = e.model_cu();
+  fs::create_directories(o.out_dir);
+  const fs::path dir(o.out_dir);
+  write_file(dir / "model.cu", model_cu);
+  write_file(dir / "model.h", e.model_h());
+  write_file(dir / "main.cpp",
+             "// Generated by `forge compile --target cuda`: the program's command line is\n"
+             "// Forge's (src/codegen/cpu/runtime/compiled_main.cpp) over this model, plus\n"
+             "// --gpu-bench (src/codegen/cuda/runtime/cuda_bench.h).\n"
+             "#include <cstring>\n\n#include \"model.h\"\n\n"
+             "int main(int argc, char** argv) {\n"
+             "  if (argc > 1 && std::strcmp(argv[1], \"--gpu-bench\") == 0) return forge_generated::gpu_bench(argc, argv);\n"
+             "  return forge::compiled::compiled_main(argc, argv, forge_generated::kInfo, forge_generated::make_model);\n"
+             "}\n");
+  write_file(dir / "CMakeLists.txt", cmake_lists(o, g.spec->name));
+}
+
+void build_cuda_project(const std::string& out_dir) {
+  const fs::path dir = fs::absolute(out_dir);
+  const fs::path log = dir / "build.log";
+  auto q = [](const fs::path& p) { return "'" + p.string() + "'"; };
+  const std::string cmd = "cmake -S " + q(dir) + " -B " + q(dir / "build") + " -G Ninja -DCMAKE_BUILD_TYPE=Release > " +
+                          q(log) + " 2>&1 && cmake --build " + q(dir / "build") + " -j2 >> " + q(log) + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > 3000) text = "..." + text.substr(text.size() - 3000);
+    throw CodegenError("building " + dir.string() + " failed:\n" + text);
+  }
+}
+
+}  // namespace forge::codegen::cuda

@@ -1,0 +1,310 @@
+// The host side of a compiled CUDA model: device checks, weights upload,
+// the prefill loop (chunks of max_batch tokens) and the decode step captured
+// once as a CUDA graph and replayed per token. A generated model.cu derives
+// from CudaModel and supplies enqueue(): the step's kernel launches with
+// every dimension a constant. Compiled by nvcc inside generated projects.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "codegen/cpu/runtime/weights_file.h"
+#include "codegen/cuda/runtime/memory_fit.h"
+#include "kernels/cuda/forge_kernels.cuh"
+#include "model/forward.h"
+
+namespace forge::cuda_rt {
+
+class CudaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw CudaError(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// Device 0, or a clear error when there is none.
+inline cudaDeviceProp open_device() {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess || n == 0) {
+    throw CudaError(std::string("no CUDA GPU found (") + (e != cudaSuccess ? cudaGetErrorString(e) : "no devices") +
+                    "); this program was compiled with forge compile --target cuda and needs an NVIDIA GPU");
+  }
+  cudaDeviceProp p{};
+  check(cudaGetDeviceProperties(&p, 0), "cudaGetDeviceProperties");
+  check(cudaSetDevice(0), "cudaSetDevice");
+  return p;
+}
+
+struct DeviceFree {
+  void operator()(void* p) const { cudaFree(p); }
+};
+struct HostFree {
+  void operator()(void* p) const { cudaFreeHost(p); }
+};
+using DeviceBytes = std::unique_ptr<uint8_t, DeviceFree>;
+using PinnedBytes = std::unique_ptr<uint8_t, HostFree>;
+
+inline DeviceBytes device_alloc(size_t bytes, const char* what) {
+  void* p = nullptr;
+  check(cudaMalloc(&p, std::max<size_t>(bytes, 256)), what);
+  check(cudaMemset(p, 0, std::max<size_t>(bytes, 256)), what);
+  return DeviceBytes(static_cast<uint8_t*>(p));
+}
+inline PinnedBytes pinned_alloc(size_t bytes) {
+  void* p = nullptr;
+  check(cudaMallocHost(&p, std::max<size_t>(bytes, 256)), "cudaMallocHost");
+  return PinnedBytes(static_cast<uint8_t*>(p));
+}
+
+// What the generated code states about its model.
+struct Shape {
+  int vocab = 0;
+  int max_context = 0;
+  int max_batch = 0;
+  int hidden_width = 0;
+  size_t arena_bytes = 0;
+  size_t acts_bytes = 0;
+  size_t kv_bytes = 0;  // all layers, keys and values
+  size_t logits_offset = 0;
+  size_t attn_smem = 0;  // dynamic shared memory of the attention kernel
+};
+
+class CudaModel : public model::Forward {
+ public:
+  CudaModel(const Shape& s, const compiled::WeightsFile& weights, uint64_t weights_bytes, model::ModelInfo info)
+      : s_(s), info_(std::move(info)) {
+    const cudaDeviceProp prop = open_device();
+    size_t free_b = 0, total_b = 0;
+    check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
+    MemoryNeeds needs{weights_bytes, s.kv_bytes, s.arena_bytes + s.acts_bytes, s.max_context};
+    const std::string err = memory_fit_error(needs, free_b, total_b);
+    if (!err.empty()) throw CudaError(std::string(prop.name) + ": " + err);
+    if (s.attn_smem > prop.sharedMemPerBlockOptin) {
+      throw CudaError("--max-context " + std::to_string(s.max_context) + " needs " + std::to_string(s.attn_smem) +
+                      " bytes of shared memory for attention scores; " + prop.name + " allows " +
+                      std::to_string(prop.sharedMemPerBlockOptin));
+    }
+    device_name_ = prop.name;
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    weights_ = device_alloc(weights_bytes, "cudaMalloc (weights)");
+    check(cudaMemcpy(weights_.get(), weights.data(), weights_bytes, cudaMemcpyHostToDevice), "uploading weights");
+    arena_ = device_alloc(s.arena_bytes, "cudaMalloc (activations)");
+    acts_ = device_alloc(s.acts_bytes, "cudaMalloc (activations)");
+    kv_ = device_alloc(s.kv_bytes, "cudaMalloc (KV cache)");
+    params_ = device_alloc((2 + s.max_batch) * sizeof(int), "cudaMalloc");
+    gen_tokens_ = device_alloc((s.max_context + 1) * sizeof(int), "cudaMalloc");
+    host_params_ = pinned_alloc((2 + s.max_batch) * sizeof(int));
+    host_logits_ = pinned_alloc(static_cast<size_t>(s.vocab) * sizeof(float));
+  }
+  ~CudaModel() override {
+    if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+    if (bench_exec_) cudaGraphExecDestroy(bench_exec_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+  CudaModel(const CudaModel&) = delete;
+  CudaModel& operator=(const CudaModel&) = delete;
+
+  const model::ModelInfo& info() const override { return info_; }
+  const std::string& device_name() const { return device_name_; }
+
+  std::span<const float> prefill(std::span<const int32_t> tokens, int pos, model::Logits logits = model::Logits::kLast,
+                                 int seq = 0) override {
+    validate(tokens, pos, seq);
+    using model::Logits;
+    if (logits == Logits::kAll) all_logits_.resize(tokens.size() * s_.vocab);
+    for (size_t done = 0; done < tokens.size();) {
+      const int n = static_cast<int>(std::min<size_t>(s_.max_batch, tokens.size() - done));
+      const bool last = done + n == tokens.size();
+      const Logits want = logits == Logits::kAll ? Logits::kAll : (last ? logits : Logits::kNone);
+      int* hp = host_params();
+      hp[0] = pos + static_cast<int>(done);
+      std::memcpy(hp + 1, tokens.data() + done, n * sizeof(int));
+      check(cudaMemcpyAsync(params_.get(), hp, (1 + n) * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
+      enqueue(n, want);
+      check(cudaGetLastError(), "kernel launch");
+      if (want == Logits::kAll) {
+        check(cudaMemcpyAsync(all_logits_.data() + done * s_.vocab, logits_dev(), n * s_.vocab * sizeof(float),
+                              cudaMemcpyDeviceToHost, stream_),
+              "logits");
+      } else if (want == Logits::kLast) {
+        check(cudaMemcpyAsync(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost,
+                              stream_),
+              "logits");
+      }
+      check(cudaStreamSynchronize(stream_), "prefill step");
+      done += n;
+    }
+    filled_ = pos + static_cast<int>(tokens.size());
+    if (logits == Logits::kAll) return all_logits_;
+    if (logits == Logits::kLast) return {reinterpret_cast<const float*>(host_logits_.get()), static_cast<size_t>(s_.vocab)};
+    return {};
+  }
+
+  // One token through the captured decode graph: parameters in, logits out.
+  std::span<const float> decode(int32_t token, int pos, int seq = 0) override {
+    validate({&token, 1}, pos, seq);
+    if (!graph_exec_) graph_exec_ = capture(true);
+    int* hp = host_params();
+    hp[0] = pos;
+    hp[1] = token;
+    check(cudaGraphLaunch(graph_exec_, stream_), "cudaGraphLaunch");
+    check(cudaStreamSynchronize(stream_), "decode step");
+    filled_ = pos + 1;
+    return {reinterpret_cast<const float*>(host_logits_.get()), static_cast<size_t>(s_.vocab)};
+  }
+
+  void truncate(int pos, int seq = 0) override {
+    check_seq(seq);
+    filled_ = std::clamp(pos, 0, filled_);
+  }
+
+  // Greedy generation entirely on the GPU: after a prefill of `pos` tokens
+  // ending in `token`, n decode steps each feeding its argmax to the next
+  // (one graph launch a token, nothing read back until the end). Returns the
+  // seconds taken.
+  double decode_greedy_on_device(int32_t token, int pos, int n, std::vector<int32_t>* out_tokens) {
+    if (pos + n > s_.max_context) throw std::out_of_range("context full");
+    if (!bench_exec_) bench_exec_ = capture(false);
+    int* hp = host_params();
+    hp[0] = pos;
+    hp[1] = token;
+    check(cudaMemcpyAsync(params_.get(), hp, 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
+    check(cudaStreamSynchronize(stream_), "sync");
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) check(cudaGraphLaunch(bench_exec_, stream_), "cudaGraphLaunch");
+    check(cudaStreamSynchronize(stream_), "decode steps");
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (out_tokens) {
+      out_tokens->resize(n);
+      check(cudaMemcpy(out_tokens->data(), gen_tokens_.get() + pos * sizeof(int), n * sizeof(int),
+                       cudaMemcpyDeviceToHost),
+            "tokens");
+    }
+    filled_ = pos + n;
+    return secs;
+  }
+
+  // Times each op of one decode step launched without a graph (events
+  // between ops): name and milliseconds, for the profile in docs/cuda.md.
+  std::vector<std::pair<std::string, float>> profile_decode_step(int32_t token, int pos) {
+    int* hp = host_params();
+    hp[0] = pos;
+    hp[1] = token;
+    check(cudaMemcpyAsync(params_.get(), hp, 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
+    profiling_ = true;
+    marks_.clear();
+    mark("start");
+    enqueue(1, model::Logits::kLast);
+    profiling_ = false;
+    check(cudaStreamSynchronize(stream_), "profile step");
+    std::vector<std::pair<std::string, float>> r;
+    for (size_t i = 1; i < marks_.size(); ++i) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, marks_[i - 1].second, marks_[i].second);
+      r.push_back({marks_[i].first, ms});
+    }
+    for (auto& m : marks_) cudaEventDestroy(m.second);
+    marks_.clear();
+    return r;
+  }
+
+ protected:
+  // Launches one step of n tokens (params_ holds the position and tokens)
+  // on stream_; the tail ops run on the rows `logits` asks for.
+  virtual void enqueue(int n, model::Logits logits) = 0;
+
+  // Between ops when profiling (generated code calls it after each op).
+  void mark(const char* name) {
+    if (!profiling_) return;
+    cudaEvent_t e;
+    check(cudaEventCreate(&e), "cudaEventCreate");
+    check(cudaEventRecord(e, stream_), "cudaEventRecord");
+    marks_.push_back({name, e});
+  }
+
+  uint8_t* A(size_t offset) const { return arena_.get() + offset; }
+  float* F(size_t offset) const { return reinterpret_cast<float*>(arena_.get() + offset); }
+  float* acts() const { return reinterpret_cast<float*>(acts_.get()); }
+  const uint8_t* W(uint64_t file_offset) const { return weights_.get() + file_offset; }
+  const float* Wf(uint64_t file_offset) const { return reinterpret_cast<const float*>(W(file_offset)); }
+  __half* kv(size_t offset) const { return reinterpret_cast<__half*>(kv_.get() + offset); }
+  const int* params() const { return reinterpret_cast<const int*>(params_.get()); }
+  int* params_mut() const { return reinterpret_cast<int*>(params_.get()); }
+  float* logits_dev() const { return F(s_.logits_offset); }
+  cudaStream_t stream_ = nullptr;
+  const Shape s_;
+
+ private:
+  int* host_params() { return reinterpret_cast<int*>(host_params_.get()); }
+  void check_seq(int seq) const {
+    if (seq != 0) throw std::out_of_range("sequence " + std::to_string(seq) + " does not exist (this program holds one)");
+  }
+  void validate(std::span<const int32_t> tokens, int pos, int seq) const {
+    check_seq(seq);
+    if (tokens.empty()) throw std::invalid_argument("prefill: no tokens");
+    if (pos < 0 || pos > filled_) {
+      throw std::out_of_range("prefill at position " + std::to_string(pos) + " but the cache holds " +
+                              std::to_string(filled_) + " positions");
+    }
+    if (pos + static_cast<int64_t>(tokens.size()) > s_.max_context) {
+      throw std::out_of_range("context full: " + std::to_string(pos + tokens.size()) +
+                              " positions needed, the context holds " + std::to_string(s_.max_context) +
+                              " (compiled with --max-context " + std::to_string(s_.max_context) + ")");
+    }
+    for (int32_t t : tokens) {
+      if (t < 0 || t >= s_.vocab) {
+        throw std::out_of_range("token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+                                std::to_string(s_.vocab - 1) + ")");
+      }
+    }
+  }
+
+  // Captures one decode step. With `io`, the graph copies the parameters in
+  // from pinned memory first and the logits out last (decode()); without,
+  // it reads the parameters the previous replay's argmax left (on-device loop).
+  cudaGraphExec_t capture(bool io) {
+    namespace kc = forge::kernels::cuda;
+    cudaGraph_t graph = nullptr;
+    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    if (io) {
+      check(cudaMemcpyAsync(params_.get(), host_params(), 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
+    }
+    enqueue(1, model::Logits::kLast);
+    kc::argmax_next<<<1, kc::kArgmaxThreads, 0, stream_>>>(logits_dev(), s_.vocab, params_mut(),
+                                                           reinterpret_cast<int*>(gen_tokens_.get()));
+    if (io) {
+      check(cudaMemcpyAsync(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost,
+                            stream_),
+            "logits");
+    }
+    check(cudaStreamEndCapture(stream_, &graph), "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+    cudaGraphDestroy(graph);
+    return exec;
+  }
+
+  model::ModelInfo info_;
+  std::string device_name_;
+  DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_;
+  PinnedBytes host_params_, host_logits_;
+  std::vector<float> all_logits_;
+  int filled_ = 0;
+  cudaGraphExec_t graph_exec_ = nullptr, bench_exec_ = nullptr;
+  bool profiling_ = false;
+  std::vector<std::pair<std::string, cudaEvent_t>> marks_;
+};
+
+}  // namespace forge::cuda_rt

@@ -1,0 +1,645 @@
+// CUDA kernels of the decode and prefill step: the interpreter's arithmetic
+// (src/interp/interpreter.cpp) on an NVIDIA GPU. Generated model.cu files
+// include this header and instantiate the templates with the model's
+// dimensions; kernels trust their callers (shapes checked at compile time by
+// the code generator) and never fail.
+//
+// Matching the interpreter: its quantized dot products quantize the
+// activation row first (Q8_0, Q8_1 or Q8_K: quant::vec_dot_type) and sum
+// d_w * d_a * sum(q_w * q_a). Here the activation row is quantized the same
+// way and dequantized again (`fake_quant_*`), and the weights are dequantized
+// to floats: the same products, summed in another order, so the logits agree
+// to float rounding rather than to the activation quantization error.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cstdint>
+
+#include "quant/blocks.h"
+
+namespace forge::kernels::cuda {
+
+using namespace forge::quant;
+
+// ---------------------------------------------------------------------------
+// Loads. Weight rows start 64-byte aligned (weights.bin); blocks inside a row
+// are only 2-byte aligned for the 18/34/210-byte formats.
+
+__device__ __forceinline__ float h2f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+__device__ __forceinline__ float bf2f(uint16_t h) { return __uint_as_float(static_cast<uint32_t>(h) << 16); }
+__device__ __forceinline__ uint16_t ld16(const uint8_t* p) { return __ldg(reinterpret_cast<const uint16_t*>(p)); }
+__device__ __forceinline__ uint4 ld128(const uint8_t* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
+
+// ---------------------------------------------------------------------------
+// A "unit" is 32 consecutive weights of a row: one block of the 32-element
+// formats, one sub-block of a 256-element K-quant super-block, 32 floats or
+// halves. dequant_unit<B>(row, u, v) writes weights 32u .. 32u+31 to v.
+
+template <class B> struct UnitTraits;
+template <> struct UnitTraits<BlockF32> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockF16> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockBF16> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ4_0> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ4_1> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ5_0> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ5_1> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ8_0> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ4_K> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ5_K> { static constexpr bool kKnown = true; };
+template <> struct UnitTraits<BlockQ6_K> { static constexpr bool kKnown = true; };
+
+template <class B>
+__device__ __forceinline__ void dequant_unit(const uint8_t* row, int u, float* v);
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockF32>(const uint8_t* row, int u, float* v) {
+  const uint8_t* p = row + u * 128;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const uint4 q = ld128(p + 16 * i);
+    v[4 * i] = __uint_as_float(q.x);
+    v[4 * i + 1] = __uint_as_float(q.y);
+    v[4 * i + 2] = __uint_as_float(q.z);
+    v[4 * i + 3] = __uint_as_float(q.w);
+  }
+}
+
+template <bool kBf16>
+__device__ __forceinline__ void dequant_half_unit(const uint8_t* row, int u, float* v) {
+  const uint8_t* p = row + u * 64;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const uint4 q = ld128(p + 16 * i);
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const uint16_t lo = static_cast<uint16_t>(w[j] & 0xffff), hi = static_cast<uint16_t>(w[j] >> 16);
+      v[8 * i + 2 * j] = kBf16 ? bf2f(lo) : h2f(lo);
+      v[8 * i + 2 * j + 1] = kBf16 ? bf2f(hi) : h2f(hi);
+    }
+  }
+}
+template <>
+__device__ __forceinline__ void dequant_unit<BlockF16>(const uint8_t* row, int u, float* v) {
+  dequant_half_unit<false>(row, u, v);
+}
+template <>
+__device__ __forceinline__ void dequant_unit<BlockBF16>(const uint8_t* row, int u, float* v) {
+  dequant_half_unit<true>(row, u, v);
+}
+
+// One weight of a float row (rows whose length is not a multiple of 32).
+template <class B>
+__device__ __forceinline__ float dequant_elem(const uint8_t* row, int e);
+template <>
+__device__ __forceinline__ float dequant_elem<BlockF32>(const uint8_t* row, int e) {
+  return __ldg(reinterpret_cast<const float*>(row) + e);
+}
+template <>
+__device__ __forceinline__ float dequant_elem<BlockF16>(const uint8_t* row, int e) {
+  return h2f(ld16(row + 2 * e));
+}
+template <>
+__device__ __forceinline__ float dequant_elem<BlockBF16>(const uint8_t* row, int e) {
+  return bf2f(ld16(row + 2 * e));
+}
+
+// 16 nibble bytes (2-byte aligned) into lo[16], hi[16].
+__device__ __forceinline__ void load_nibbles(const uint8_t* qs, int* lo, int* hi) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    const uint16_t b = ld16(qs + 2 * j);
+    lo[2 * j] = b & 0xf;
+    hi[2 * j] = (b >> 4) & 0xf;
+    lo[2 * j + 1] = (b >> 8) & 0xf;
+    hi[2 * j + 1] = (b >> 12) & 0xf;
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ4_0>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + u * sizeof(BlockQ4_0);
+  const float d = h2f(ld16(b));
+  int lo[16], hi[16];
+  load_nibbles(b + 2, lo, hi);
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    v[j] = static_cast<float>(lo[j] - 8) * d;
+    v[j + 16] = static_cast<float>(hi[j] - 8) * d;
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ4_1>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + u * sizeof(BlockQ4_1);
+  const float d = h2f(ld16(b)), m = h2f(ld16(b + 2));
+  int lo[16], hi[16];
+  load_nibbles(b + 4, lo, hi);
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    v[j] = static_cast<float>(lo[j]) * d + m;
+    v[j + 16] = static_cast<float>(hi[j]) * d + m;
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ5_0>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + u * sizeof(BlockQ5_0);
+  const float d = h2f(ld16(b));
+  const uint32_t qh = ld16(b + 2) | (static_cast<uint32_t>(ld16(b + 4)) << 16);
+  int lo[16], hi[16];
+  load_nibbles(b + 6, lo, hi);
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    v[j] = static_cast<float>((lo[j] | (((qh >> j) & 1) << 4)) - 16) * d;
+    v[j + 16] = static_cast<float>((hi[j] | (((qh >> (j + 16)) & 1) << 4)) - 16) * d;
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ5_1>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + u * sizeof(BlockQ5_1);
+  const float d = h2f(ld16(b)), m = h2f(ld16(b + 2));
+  const uint32_t qh = ld16(b + 4) | (static_cast<uint32_t>(ld16(b + 6)) << 16);
+  int lo[16], hi[16];
+  load_nibbles(b + 8, lo, hi);
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    v[j] = static_cast<float>(lo[j] | (((qh >> j) & 1) << 4)) * d + m;
+    v[j + 16] = static_cast<float>(hi[j] | (((qh >> (j + 16)) & 1) << 4)) * d + m;
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ8_0>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + u * sizeof(BlockQ8_0);
+  const float d = h2f(ld16(b));
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    const uint16_t q = ld16(b + 2 + 2 * j);
+    v[2 * j] = static_cast<float>(static_cast<int8_t>(q & 0xff)) * d;
+    v[2 * j + 1] = static_cast<float>(static_cast<int8_t>(q >> 8)) * d;
+  }
+}
+
+// Q4_K/Q5_K scale and min of sub-block j (quant/blocks.h kquant_scale_min).
+__device__ __forceinline__ void kq_scale_min(int j, const uint8_t* s, int* sc, int* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ4_K>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + (u / 8) * sizeof(BlockQ4_K);
+  const int j = u % 8;
+  const float d = h2f(ld16(b)), dmin = h2f(ld16(b + 2));
+  uint8_t s[12];
+#pragma unroll
+  for (int i = 0; i < 12; ++i) s[i] = __ldg(b + 4 + i);
+  int sc, m;
+  kq_scale_min(j, s, &sc, &m);
+  const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+  const uint8_t* q = b + 16 + 32 * (j / 2);  // 16-byte aligned: blocks are 144 bytes
+  const int shift = (j & 1) * 4;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const uint4 w = ld128(q + 16 * h);
+    const uint32_t ws[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int k = 0; k < 16; ++k) {
+      const int byte = (ws[k / 4] >> (8 * (k % 4))) & 0xff;
+      v[16 * h + k] = d1 * static_cast<float>((byte >> shift) & 0xf) - m1;
+    }
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ5_K>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + (u / 8) * sizeof(BlockQ5_K);
+  const int j = u % 8;
+  const float d = h2f(ld16(b)), dmin = h2f(ld16(b + 2));
+  uint8_t s[12];
+#pragma unroll
+  for (int i = 0; i < 12; ++i) s[i] = __ldg(b + 4 + i);
+  int sc, m;
+  kq_scale_min(j, s, &sc, &m);
+  const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+  const uint8_t* qh = b + 16;                 // 32 bytes, bit j of byte l: high bit of weight l
+  const uint8_t* ql = b + 48 + 32 * (j / 2);  // 176-byte blocks: 16-byte aligned
+  const int shift = (j & 1) * 4;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const uint4 w = ld128(ql + 16 * h);
+    const uint4 hb = ld128(qh + 16 * h);
+    const uint32_t ws[4] = {w.x, w.y, w.z, w.w};
+    const uint32_t hs[4] = {hb.x, hb.y, hb.z, hb.w};
+#pragma unroll
+    for (int k = 0; k < 16; ++k) {
+      const int byte = (ws[k / 4] >> (8 * (k % 4))) & 0xff;
+      const int hbit = (hs[k / 4] >> (8 * (k % 4) + j)) & 1;
+      v[16 * h + k] = d1 * static_cast<float>(((byte >> shift) & 0xf) + (hbit << 4)) - m1;
+    }
+  }
+}
+
+template <>
+__device__ __forceinline__ void dequant_unit<BlockQ6_K>(const uint8_t* row, int u, float* v) {
+  const uint8_t* b = row + (u / 8) * sizeof(BlockQ6_K);
+  const int half = (u % 8) / 4, g = u % 4;  // weights 128*half + 32*g + l
+  const float d = h2f(ld16(b + 208));
+  const uint8_t* ql = b + 64 * half + 32 * (g & 1);
+  const uint8_t* qh = b + 128 + 32 * half;
+  const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192 + 8 * half);
+  const float d0 = d * static_cast<float>(sc[2 * g]), d1 = d * static_cast<float>(sc[2 * g + 1]);
+  const int lshift = (g / 2) * 4, hshift = 2 * g;
+#pragma unroll
+  for (int l2 = 0; l2 < 16; ++l2) {
+    const uint16_t lq = ld16(ql + 2 * l2), hq = ld16(qh + 2 * l2);
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int l = 2 * l2 + e;
+      const int lo = ((lq >> (8 * e)) >> lshift) & 0xf;
+      const int hi = ((hq >> (8 * e)) >> hshift) & 3;
+      v[l] = (l < 16 ? d0 : d1) * static_cast<float>((lo | (hi << 4)) - 32);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Activation quantization (see the top of this file). x and out hold `rows`
+// rows of K floats; out may alias x.
+
+// Q8_0 and Q8_1 levels: d = amax / 127 stored as half, q = roundf(x / d).
+__global__ void fake_quant_q8_0(const float* x, float* out, int blocks) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= blocks) return;
+  const float* xb = x + 32 * static_cast<size_t>(i);
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j) amax = fmaxf(amax, fabsf(xb[j]));
+  const float d = amax / 127;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  const float dh = __half2float(__float2half_rn(d));
+  float q[32];
+  for (int j = 0; j < 32; ++j) q[j] = roundf(fminf(fmaxf(xb[j] * id, -127.0f), 127.0f));
+  float* o = out + 32 * static_cast<size_t>(i);
+  for (int j = 0; j < 32; ++j) o[j] = __fmul_rn(q[j], dh);
+}
+
+// Q8_K levels: iscale = -127 / (the value of largest magnitude), q = rint(x * iscale), d = 1 / iscale.
+__global__ void fake_quant_q8_k(const float* x, float* out, int blocks) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= blocks) return;
+  const float* xb = x + 256 * static_cast<size_t>(i);
+  float* o = out + 256 * static_cast<size_t>(i);
+  float amax = 0.0f, vmax = 0.0f;
+  for (int j = 0; j < 256; ++j) {
+    const float ax = fabsf(xb[j]);
+    if (ax > amax) {
+      amax = ax;
+      vmax = xb[j];
+    }
+  }
+  if (amax == 0.0f) {
+    for (int j = 0; j < 256; ++j) o[j] = 0.0f;
+    return;
+  }
+  const float iscale = -127.f / vmax;
+  const float d = 1 / iscale;
+  for (int j = 0; j < 256; ++j) {
+    const float q = fminf(127.0f, rintf(fminf(fmaxf(__fmul_rn(iscale, xb[j]), -127.0f), 127.0f)));
+    o[j] = __fmul_rn(d, q);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Matrix-vector products: y[b][r] = W[r] . x[b] (+ bias[r]) for `batch`
+// activation rows. One warp a weight row; lane i dequantizes units i, i+32,
+// ... once and multiplies them with up to kCols activation rows.
+
+constexpr int kMatvecWarps = 4;
+
+template <class B, int K, int kCols>
+__global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const uint8_t* __restrict__ w, size_t row_bytes, int rows,
+                                                            const float* __restrict__ x, int batch,
+                                                            float* __restrict__ y, const float* __restrict__ bias) {
+  constexpr int kUnits = K / 32;
+  const int lane = threadIdx.x % 32;
+  const int r = blockIdx.x * kMatvecWarps + threadIdx.x / 32;
+  if (r >= rows) return;
+  const uint8_t* wr = w + static_cast<size_t>(r) * row_bytes;
+  for (int b0 = 0; b0 < batch; b0 += kCols) {
+    float acc[kCols];
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
+    if constexpr (K % 32 != 0) {
+      // Float rows of odd lengths (stories260K's 172): one weight at a time.
+      for (int e = lane; e < K; e += 32) {
+        const float we = dequant_elem<B>(wr, e);
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) {
+          if (b0 + c < batch) acc[c] += we * __ldg(x + static_cast<size_t>(b0 + c) * K + e);
+        }
+      }
+    } else {
+      for (int u = lane; u < kUnits; u += 32) {
+        float v[32];
+        dequant_unit<B>(wr, u, v);
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) {
+          if (b0 + c < batch) {
+            const float4* xp = reinterpret_cast<const float4*>(x + static_cast<size_t>(b0 + c) * K + 32 * u);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+              const float4 xv = __ldg(xp + i);
+              acc[c] += v[4 * i] * xv.x + v[4 * i + 1] * xv.y + v[4 * i + 2] * xv.z + v[4 * i + 3] * xv.w;
+            }
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) {
+      float s = acc[c];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+      if (lane == 0 && b0 + c < batch) y[static_cast<size_t>(b0 + c) * rows + r] = bias ? s + bias[r] : s;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Elementwise and row ops. `params` is the step's device parameter block:
+// params[0] = position of the first token, params[1 + t] = token t.
+
+template <class B>
+__global__ void embed(const uint8_t* table, size_t row_bytes, int width, float scale, const int* params, float* out) {
+  const int t = blockIdx.y;
+  const uint8_t* row = table + static_cast<size_t>(params[1 + t]) * row_bytes;
+  for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < width / 32; u += gridDim.x * blockDim.x) {
+    float v[32];
+    dequant_unit<B>(row, u, v);
+    float* o = out + static_cast<size_t>(t) * width + 32 * u;
+#pragma unroll
+    for (int j = 0; j < 32; ++j) o[j] = scale != 1.0f ? v[j] * scale : v[j];
+  }
+}
+
+template <int kThreads>
+__device__ double block_sum(double v, double* scratch) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+  __syncthreads();
+  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
+  __syncthreads();
+  double s = 0.0;
+#pragma unroll
+  for (int i = 0; i < kThreads / 32; ++i) s += scratch[i];
+  return s;
+}
+
+// One block a row: in += residual (if given), then for each group of `group`
+// values out = norm(in) * weight (+ bias), in double sums as the interpreter.
+constexpr int kNormThreads = 256;
+__global__ void __launch_bounds__(kNormThreads)
+    norm_rows(float* in, const float* residual, float* out, const float* weight, const float* bias, int width,
+              int group, bool layer_norm, bool row_per_group, float eps, float offset) {
+  __shared__ double scratch[kNormThreads / 32];
+  float* x = in + static_cast<size_t>(blockIdx.x) * width;
+  float* y = out + static_cast<size_t>(blockIdx.x) * width;
+  if (residual) {
+    const float* r = residual + static_cast<size_t>(blockIdx.x) * width;
+    for (int j = threadIdx.x; j < width; j += kNormThreads) x[j] += r[j];
+    __syncthreads();
+  }
+  for (int g0 = 0; g0 < width; g0 += group) {
+    double mean = 0.0;
+    if (layer_norm) {
+      double s = 0.0;
+      for (int j = threadIdx.x; j < group; j += kNormThreads) s += x[g0 + j];
+      mean = block_sum<kNormThreads>(s, scratch) / group;
+    }
+    double ss = 0.0;
+    for (int j = threadIdx.x; j < group; j += kNormThreads) {
+      const double c = x[g0 + j] - mean;
+      ss += c * c;
+    }
+    ss = block_sum<kNormThreads>(ss, scratch);
+    const float scale = static_cast<float>(1.0 / sqrt(ss / group + eps));
+    const float* wg = row_per_group ? weight + g0 : weight;
+    for (int j = threadIdx.x; j < group; j += kNormThreads) {
+      const float v = static_cast<float>(x[g0 + j] - mean) * scale * (wg[j] + offset);
+      y[g0 + j] = bias ? v + bias[j] : v;
+    }
+    __syncthreads();  // out may alias in: finish this group before the next reads
+  }
+}
+
+// Rotates the first rope_dims dims of each query and key head of n tokens.
+__global__ void rope(float* q, float* k, int n_head, int n_head_kv, int head_dim, int rope_dims, bool adjacent,
+                     const float* inv_freq, float rope_scale, const int* params) {
+  const int half = rope_dims / 2;
+  const int t = blockIdx.y;
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (n_head + n_head_kv) * half) return;
+  const int h = idx / half, i = idx % half;
+  float* x = h < n_head ? q + (static_cast<size_t>(t) * n_head + h) * head_dim
+                        : k + (static_cast<size_t>(t) * n_head_kv + (h - n_head)) * head_dim;
+  const double p = (params[0] + t) / static_cast<double>(rope_scale);
+  const double theta = p * inv_freq[i];
+  const float cs = static_cast<float>(cos(theta)), sn = static_cast<float>(sin(theta));
+  const int a = adjacent ? 2 * i : i;
+  const int c = adjacent ? 2 * i + 1 : i + half;
+  const float x0 = x[a], x1 = x[c];
+  x[a] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+  x[c] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+}
+
+// Appends n tokens' keys and values (F16) at positions params[0] + t.
+__global__ void kv_write(const float* k, const float* v, __half* k_cache, __half* v_cache, int k_width, int v_width,
+                         const int* params) {
+  const int t = blockIdx.y;
+  const size_t at = static_cast<size_t>(params[0] + t);
+  for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < k_width + v_width; j += gridDim.x * blockDim.x) {
+    if (j < k_width) {
+      k_cache[at * k_width + j] = __float2half_rn(k[static_cast<size_t>(t) * k_width + j]);
+    } else {
+      const int jv = j - k_width;
+      v_cache[at * v_width + jv] = __float2half_rn(v[static_cast<size_t>(t) * v_width + jv]);
+    }
+  }
+}
+
+// Causal (optionally windowed) attention of query head blockIdx.x of token
+// blockIdx.y over the cache. Scores live in dynamic shared memory
+// (max context floats). The weighted sum of values splits the positions
+// among kAttnThreads / HDV thread groups, then adds the groups' sums.
+constexpr int kAttnThreads = 256;
+template <int HD, int HDV, int NH, int NKV>
+__global__ void __launch_bounds__(kAttnThreads)
+    attention(const float* q, float* out, const __half* k_cache, const __half* v_cache, int window, float scale,
+              float cap, const int* params) {
+  extern __shared__ float smem[];
+  static_assert(HDV <= kAttnThreads, "a value head fits one block");
+  constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV;
+  constexpr int kParts = kAttnThreads / HDV;
+  __shared__ float qs[HD];
+  __shared__ float red[kAttnThreads / 32];
+  __shared__ float partial[kParts * HDV];
+  const int h = blockIdx.x, t = blockIdx.y, kvh = h / kGroup;
+  const int p = params[0] + t;
+  const int start = window > 0 ? max(0, p - window + 1) : 0;
+  const int len = p - start + 1;
+  for (int d = threadIdx.x; d < HD; d += kAttnThreads) qs[d] = q[(static_cast<size_t>(t) * NH + h) * HD + d];
+  __syncthreads();
+  float mx = -INFINITY;
+  for (int j = threadIdx.x; j < len; j += kAttnThreads) {
+    const __half2* kr = reinterpret_cast<const __half2*>(k_cache + static_cast<size_t>(start + j) * kKW + kvh * HD);
+    float s = 0.0f;
+#pragma unroll 8
+    for (int d = 0; d < HD / 2; ++d) {
+      const float2 kv = __half22float2(kr[d]);
+      s += qs[2 * d] * kv.x + qs[2 * d + 1] * kv.y;
+    }
+    s *= scale;
+    if (cap > 0.0f) s = cap * tanhf(s / cap);
+    smem[j] = s;
+    mx = fmaxf(mx, s);
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = mx;
+  __syncthreads();
+  mx = red[0];
+  for (int i = 1; i < kAttnThreads / 32; ++i) mx = fmaxf(mx, red[i]);
+  float sum = 0.0f;
+  for (int j = threadIdx.x; j < len; j += kAttnThreads) {
+    const float e = expf(smem[j] - mx);
+    smem[j] = e;
+    sum += e;
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+  __syncthreads();
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = sum;
+  __syncthreads();
+  sum = 0.0f;
+  for (int i = 0; i < kAttnThreads / 32; ++i) sum += red[i];
+  const float inv_sum = 1.0f / sum;
+  const int d = threadIdx.x % HDV, part = threadIdx.x / HDV;
+  float o = 0.0f;
+  if (part < kParts) {
+    for (int j = part; j < len; j += kParts) {
+      o += smem[j] * inv_sum * __half2float(v_cache[static_cast<size_t>(start + j) * kVW + kvh * HDV + d]);
+    }
+    partial[part * HDV + d] = o;
+  }
+  __syncthreads();
+  if (threadIdx.x < HDV) {
+    float s = 0.0f;
+    for (int i = 0; i < kParts; ++i) s += partial[i * HDV + threadIdx.x];
+    out[(static_cast<size_t>(t) * NH + h) * HDV + threadIdx.x] = s;
+  }
+}
+
+// gate = act(gate) * up: SiLU, or GELU with the tanh approximation (Hendrycks & Gimpel).
+__global__ void glu(float* g, const float* u, size_t count, bool gelu) {
+  const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const float x = g[i];
+  if (!gelu) {
+    g[i] = x / (1.0f + expf(-x)) * u[i];
+  } else {
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    g[i] = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x))) * u[i];
+  }
+}
+
+__global__ void add(float* dst, const float* src, size_t count) {
+  const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count) dst[i] += src[i];
+}
+
+__global__ void softcap(float* x, size_t count, float cap) {
+  const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count) x[i] = cap * tanhf(x[i] / cap);
+}
+
+// Copies row `from` of a width-wide buffer to row 0 (the tail runs on the last row only).
+__global__ void copy_row(float* buf, int width, int from) {
+  for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < width; j += gridDim.x * blockDim.x) {
+    buf[j] = buf[static_cast<size_t>(from) * width + j];
+  }
+}
+
+// Greedy sampling on the GPU: the first index of the largest logit (as
+// std::max_element) becomes the next token; the position advances. With it
+// a decode graph can run token after token with nothing crossing PCIe.
+constexpr int kArgmaxThreads = 1024;
+// out_tokens[position] records the token chosen at each position.
+__global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logits, int n, int* params, int* out_tokens) {
+  __shared__ float bv[kArgmaxThreads / 32];
+  __shared__ int bi[kArgmaxThreads / 32];
+  float best = -INFINITY;
+  int idx = 0x7fffffff;
+  for (int i = threadIdx.x; i < n; i += kArgmaxThreads) {
+    const float v = logits[i];
+    if (v > best) {
+      best = v;
+      idx = i;
+    }
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    const float ov = __shfl_xor_sync(0xffffffffu, best, off);
+    const int oi = __shfl_xor_sync(0xffffffffu, idx, off);
+    if (ov > best || (ov == best && oi < idx)) {
+      best = ov;
+      idx = oi;
+    }
+  }
+  if (threadIdx.x % 32 == 0) {
+    bv[threadIdx.x / 32] = best;
+    bi[threadIdx.x / 32] = idx;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int i = 1; i < kArgmaxThreads / 32; ++i) {
+      if (bv[i] > best || (bv[i] == best && bi[i] < idx)) {
+        best = bv[i];
+        idx = bi[i];
+      }
+    }
+    if (idx == 0x7fffffff) idx = 0;  // all NaN: a defined token
+    out_tokens[params[0]] = idx;
+    params[0] += 1;
+    params[1] = idx;
+  }
+}
+
+}  // namespace forge::kernels::cuda
+
+namespace forge::kernels::cuda {
+
+// Host-side launch of y = W x for `batch` rows: one column per pass for a
+// decode step, eight for prefill (the weight row is dequantized once per
+// eight activation rows).
+template <class B, int K>
+void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, int batch, float* y,
+                   const float* bias) {
+  const dim3 grid((rows + kMatvecWarps - 1) / kMatvecWarps);
+  if (batch == 1) {
+    matvec<B, K, 1><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, batch, y, bias);
+  } else {
+    matvec<B, K, 8><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, batch, y, bias);
+  }
+}
+
+inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<unsigned>((count + threads - 1) / threads); }
+
+}  // namespace forge::kernels::cuda
