@@ -18,6 +18,8 @@ mkdir -p "$OUT" "$W"
 PARTS="${*:-check speed}"
 
 for f in "$D"/debs/*.deb; do dpkg -x "$f" /; done
+cp -n "$D"/lib/libutf8proc.so.2 /usr/lib/x86_64-linux-gnu/libutf8proc.so.2.6.0  # the -dev package's link target
+[ -e /usr/lib/x86_64-linux-gnu/libutf8proc.so.2 ] || ln -s libutf8proc.so.2.6.0 /usr/lib/x86_64-linux-gnu/libutf8proc.so.2
 export LD_LIBRARY_PATH=$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # The carried build names its libraries by the development machine's paths.
 mkdir -p /work
