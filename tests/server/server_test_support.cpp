@@ -1,12 +1,20 @@
 #include "server_test_support.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstring>
+#include <random>
 #include <filesystem>
 #include <thread>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
 
+#include "format/gguf_writer.h"
 #include "runtime/server/interpreter_model.h"
 
 namespace forge::testing {
@@ -37,6 +45,54 @@ std::span<const float> SlowForward::prefill(std::span<const int32_t> tokens, int
 std::span<const float> SlowForward::decode_batch(std::span<const model::BatchToken> batch) {
   std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
   return inner_->decode_batch(batch);
+}
+
+void write_wide_model(const std::string& path) {
+  if (!std::filesystem::exists(kStoriesPath)) throw std::runtime_error("missing test model " + kStoriesPath);
+  GgufFile base = GgufFile::open(kStoriesPath);
+  GgufWriter src = GgufWriter::copy_of(base);
+  GgufWriter w;
+  for (const auto& [key, value] : src.metadata()) w.set(key, value);  // vocabulary, template, rope, norms
+  constexpr int kEmbd = 512, kFf = 1536, kLayers = 6, kHeads = 8, kVocab = 512;
+  w.set_u32("llama.embedding_length", kEmbd);
+  w.set_u32("llama.feed_forward_length", kFf);
+  w.set_u32("llama.block_count", kLayers);
+  w.set_u32("llama.attention.head_count", kHeads);
+  w.set_u32("llama.attention.head_count_kv", kHeads);
+  w.set_u32("llama.rope.dimension_count", kEmbd / kHeads);
+  w.set_u32("llama.context_length", 512);
+  uint32_t seed = 1;
+  auto random = [&seed](int64_t n, float scale) {
+    std::vector<uint8_t> bytes(static_cast<size_t>(n) * 4);
+    std::mt19937 rng(seed++);
+    std::uniform_real_distribution<float> u(-scale, scale);
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = u(rng);
+      std::memcpy(bytes.data() + i * 4, &v, 4);
+    }
+    return bytes;
+  };
+  auto ones = [](int64_t n) {
+    std::vector<uint8_t> bytes(static_cast<size_t>(n) * 4);
+    const float one = 1.0f;
+    for (int64_t i = 0; i < n; ++i) std::memcpy(bytes.data() + i * 4, &one, 4);
+    return bytes;
+  };
+  w.add_tensor("token_embd.weight", GgmlType::F32, {kEmbd, kVocab}, random(int64_t{kEmbd} * kVocab, 0.5f));
+  for (int l = 0; l < kLayers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    w.add_tensor(b + "attn_norm.weight", GgmlType::F32, {kEmbd}, ones(kEmbd));
+    for (const char* m : {"attn_q", "attn_k", "attn_v", "attn_output"}) {
+      w.add_tensor(b + m + ".weight", GgmlType::F32, {kEmbd, kEmbd}, random(int64_t{kEmbd} * kEmbd, 0.04f));
+    }
+    w.add_tensor(b + "ffn_norm.weight", GgmlType::F32, {kEmbd}, ones(kEmbd));
+    w.add_tensor(b + "ffn_gate.weight", GgmlType::F32, {kEmbd, kFf}, random(int64_t{kEmbd} * kFf, 0.04f));
+    w.add_tensor(b + "ffn_up.weight", GgmlType::F32, {kEmbd, kFf}, random(int64_t{kEmbd} * kFf, 0.04f));
+    w.add_tensor(b + "ffn_down.weight", GgmlType::F32, {kFf, kEmbd}, random(int64_t{kFf} * kEmbd, 0.025f));
+  }
+  w.add_tensor("output_norm.weight", GgmlType::F32, {kEmbd}, ones(kEmbd));
+  w.add_tensor("output.weight", GgmlType::F32, {kEmbd, kVocab}, random(int64_t{kEmbd} * kVocab, 0.04f));
+  w.write(path);
 }
 
 TestServer::TestServer(std::shared_ptr<const runtime::LoadedModel> model, server::ServerOptions opts, int threads,
@@ -141,6 +197,25 @@ SseReply http_stream(int port, const std::string& path, const nlohmann::json& bo
   }
   if (!pending.empty() && !out.aborted) out.malformed = true;
   return out;
+}
+
+void post_and_hang_up(int port, const std::string& path, const std::string& body, int wait_ms) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("connect failed");
+  }
+  const std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const ssize_t sent = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  (void)sent;
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  ::close(fd);
 }
 
 double metric(const std::string& text, const std::string& name) {

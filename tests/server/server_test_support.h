@@ -21,6 +21,12 @@ extern const std::string kStoriesPath;  // FORGE_DATA_DIR/models/stories260K/sto
 std::shared_ptr<const runtime::LoadedModel> stories_model();
 std::shared_ptr<const runtime::LoadedModel> load_model(const std::string& path);
 
+// Writes a random-weight Llama GGUF with stories260K's vocabulary but wide
+// layers (n_embd 512, n_ff 1536, 6 layers; about 80 MB of F32 weights):
+// bigger than the CPU caches, so a decode step is bound by reading the
+// weights, as with real models, and batching shows what it buys.
+void write_wide_model(const std::string& path);
+
 // A Forward that sleeps before each step: makes "a slot stays busy for a
 // while" deterministic for the queue, disconnect and shutdown tests.
 class SlowForward : public model::Forward {
@@ -79,6 +85,10 @@ struct SseReply {
 // `abort_after` content chunks when >= 0.
 SseReply http_stream(int port, const std::string& path, const nlohmann::json& body, int abort_after = -1,
                      const httplib::Headers& headers = {});
+
+// Sends a POST over a plain socket, waits `wait_ms` (reading nothing), and
+// closes the connection: a client that gives up.
+void post_and_hang_up(int port, const std::string& path, const std::string& body, int wait_ms);
 
 // The value of a Prometheus sample line "name value" (exact name, labels included).
 double metric(const std::string& text, const std::string& name);

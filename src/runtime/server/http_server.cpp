@@ -121,6 +121,7 @@ struct Server::Impl {
   ServedModel model;  // set once before ready_, read-only afterwards
   std::unique_ptr<Scheduler> scheduler;
   std::atomic<bool> draining{false};
+  std::atomic<int> open_bodies{0};  // chunked responses still being written
   std::once_flag stopped;
 
   const ServerOptions& opts() const { return self.opts_; }
@@ -212,6 +213,11 @@ void Server::shutdown() {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       impl_->scheduler->stop();  // cancels what is left; every stream gets its last event
+    }
+    // Let the streams write those last events: httplib stops writing once it is stopped.
+    const auto deadline = Clock::now() + std::chrono::seconds(2);
+    while (impl_->open_bodies.load() > 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     impl_->http.stop();
   });
@@ -424,6 +430,7 @@ void Server::Impl::answer_plain(httplib::Response& res, const std::shared_ptr<Re
     return;
   }
   // Long: answer chunked, with whitespace (valid before JSON) as a heartbeat.
+  open_bodies.fetch_add(1);
   res.set_chunked_content_provider(
       "application/json",
       [st, body](size_t, httplib::DataSink& sink) {
@@ -443,12 +450,16 @@ void Server::Impl::answer_plain(httplib::Response& res, const std::shared_ptr<Re
         }
         return true;
       },
-      [st](bool) { st->channel->cancel(); });
+      [this, st](bool) {
+        st->channel->cancel();
+        open_bodies.fetch_sub(1);
+      });
 }
 
 void Server::Impl::answer_stream(httplib::Response& res, const std::shared_ptr<RequestState>& st) {
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
+  open_bodies.fetch_add(1);
   res.set_chunked_content_provider(
       "text/event-stream",
       [st](size_t, httplib::DataSink& sink) {
@@ -520,7 +531,10 @@ void Server::Impl::answer_stream(httplib::Response& res, const std::shared_ptr<R
         }
         return true;
       },
-      [st](bool) { st->channel->cancel(); });
+      [this, st](bool) {
+        st->channel->cancel();
+        open_bodies.fetch_sub(1);
+      });
 }
 
 }  // namespace forge::server
