@@ -18,7 +18,7 @@ mkdir -p "$OUT" "$W"
 PARTS="${*:-check speed}"
 
 for f in "$D"/debs/*.deb; do dpkg -x "$f" /; done
-cp -n "$D"/lib/libutf8proc.so.2 /usr/lib/x86_64-linux-gnu/libutf8proc.so.2.6.0  # the -dev package's link target
+cp --update=none "$D"/lib/libutf8proc.so.2 /usr/lib/x86_64-linux-gnu/libutf8proc.so.2.6.0  # the -dev package's link target
 [ -e /usr/lib/x86_64-linux-gnu/libutf8proc.so.2 ] || ln -s libutf8proc.so.2.6.0 /usr/lib/x86_64-linux-gnu/libutf8proc.so.2
 export LD_LIBRARY_PATH=$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # The carried build names its libraries by the development machine's paths.
@@ -59,8 +59,8 @@ if [[ " $PARTS " == *" check "* ]]; then
     echo "llama-k-$t $F/llama-k/model-$t.gguf" >>"$W/models.txt"
   done
   echo "== building $(wc -l <"$W/models.txt") CUDA programs"
-  awk '{print $1, $2}' "$W/models.txt" | xargs -P 14 -n 2 sh -c 'compile "$0" "$1" 256 16' 2>&1 | tail -40
-  TOK=1,15,300,42,7,99,1000,5,64,128,3,250
+  awk '{print $1, $2}' "$W/models.txt" | xargs -P 14 -n 2 bash -c 'compile "$0" "$1" 256 16' 2>&1 | tail -40
+  TOK=1,15,200,42,7,99,100,5,64,128,3,250  # ids every test vocabulary (512) holds
   : >"$OUT/check.jsonl"
   while read -r name model; do
     dir=$W/$name
@@ -88,7 +88,7 @@ if [[ " $PARTS " == *" speed"* ]]; then
   done
   # Synth models are generated here (never carried), two at a time.
   xargs -P 4 -I{} sh -c 'n={}; $FORGE synth --preset ${n%-*} --type ${n##*-} --vocab generated -o $W/$n.gguf -t 4 >$W/$n.synth.log 2>&1 || tail -3 $W/$n.synth.log' <"$W/speed.txt"
-  xargs -P 8 -I{} sh -c 'compile {}-cuda $W/{}.gguf 1024 512' <"$W/speed.txt"
+  xargs -P 8 -I{} bash -c 'compile {}-cuda $W/{}.gguf 1024 512' <"$W/speed.txt"
   : >"$OUT/speed.jsonl"
   while read -r n; do
     ls -l "$W/$n.gguf" | awk '{printf "{\"name\": \"%s\", \"gguf_bytes\": %s}\n", "'"$n"'", $5}' >>"$OUT/speed.jsonl"
