@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/ops.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
 
@@ -48,14 +49,9 @@ Interpreter::Interpreter(const graph::Graph& graph, InterpreterOptions opts)
     }
   }
   for (int l = 0; l < spec_.n_layers; ++l) {
-    // theta_i = pos * base^(-2i/d) / factor_i (RoFormer; llama3 factors from rope_freqs).
-    std::vector<float> inv(spec_.rope_dims / 2);
-    for (int i = 0; i < spec_.rope_dims / 2; ++i) {
-      double f = std::pow(static_cast<double>(spec_.layers[l].rope_base), -2.0 * i / spec_.rope_dims);
-      if (!spec_.rope_freq_factors.empty()) f /= spec_.rope_freq_factors[i];
-      inv[i] = static_cast<float>(f);
-    }
-    inv_freq_.push_back(std::move(inv));
+    inv_freq_.push_back(kc::ops::rope_inv_freq(
+        spec_.rope_dims, spec_.layers[l].rope_base,
+        spec_.rope_freq_factors.empty() ? nullptr : spec_.rope_freq_factors.data()));
   }
 }
 
@@ -177,49 +173,20 @@ void Interpreter::run_batch(std::span<const int32_t> tokens, std::span<const int
 }
 
 void Interpreter::run(const graph::EmbedOp& op, std::span<const int32_t> tokens) {
-  const int w = width(op.out);
   const model::WeightRef& t = *op.table;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    float* x = buf(op.out) + i * w;
-    quant::dequantize_row(t.type, t.data + static_cast<size_t>(tokens[i]) * t.row_bytes, x, w);
-    if (op.scale != 1.0f) {
-      for (int j = 0; j < w; ++j) x[j] *= op.scale;
-    }
-  }
+  kc::ops::embed(kc::RunLen{width(op.out)}, t.type, t.data, t.row_bytes, op.scale, tokens.data(),
+                 static_cast<int>(tokens.size()), buf(op.out));
 }
 
 void Interpreter::run(const graph::NormOp& op, int r0, int r1) {
   const int w = width(op.in);
-  const float* weights = reinterpret_cast<const float*>(op.weight->data);
-  const float* bias = op.bias ? reinterpret_cast<const float*>(op.bias->data) : nullptr;
-  const int groups = w / op.group;
   // Per-head norms hold one weight row shared by every head, or one row per
   // head (stablelm's q/k LayerNorm).
-  const bool row_per_group = groups > 1 && op.weight->rows * op.weight->cols == w;
-  for (int r = r0; r < r1; ++r) {
-    if (op.residual >= 0) {  // a residual add fused into this norm (graph/passes)
-      float* xr = buf(op.in) + static_cast<size_t>(r) * w;
-      const float* res = buf(op.residual) + static_cast<size_t>(r) * w;
-      for (int j = 0; j < w; ++j) xr[j] += res[j];
-    }
-    for (int g = 0; g < groups; ++g) {
-      const float* x = buf(op.in) + static_cast<size_t>(r) * w + g * op.group;
-      float* y = buf(op.out) + static_cast<size_t>(r) * w + g * op.group;
-      const float* weight = row_per_group ? weights + g * op.group : weights;
-      double mean = 0.0;
-      if (op.kind == model::NormKind::kLayer) {
-        for (int j = 0; j < op.group; ++j) mean += x[j];
-        mean /= op.group;
-      }
-      double ss = 0.0;
-      for (int j = 0; j < op.group; ++j) ss += (x[j] - mean) * (x[j] - mean);
-      const float scale = static_cast<float>(1.0 / std::sqrt(ss / op.group + op.eps));
-      for (int j = 0; j < op.group; ++j) {
-        float v = static_cast<float>(x[j] - mean) * scale * (weight[j] + op.offset);
-        y[j] = bias ? v + bias[j] : v;
-      }
-    }
-  }
+  const bool row_per_group = w / op.group > 1 && op.weight->rows * op.weight->cols == w;
+  kc::ops::norm(kc::RunLen{w}, kc::RunLen{op.group}, op.kind == model::NormKind::kLayer, row_per_group, buf(op.in),
+                op.residual >= 0 ? buf(op.residual) : nullptr, buf(op.out),
+                reinterpret_cast<const float*>(op.weight->data),
+                op.bias ? reinterpret_cast<const float*>(op.bias->data) : nullptr, op.eps, op.offset, r0, r1);
 }
 
 void Interpreter::run(const graph::MatMulOp& op, int r0, int r1) {
@@ -289,34 +256,9 @@ void Interpreter::run(const graph::MatMulOp& op, int r0, int r1) {
 }
 
 void Interpreter::run(const graph::RopeOp& op, std::span<const int> pos) {
-  const int n = static_cast<int>(pos.size());
-  const std::vector<float>& inv = inv_freq_[op.layer];
-  const int half = spec_.rope_dims / 2;
-  const bool adjacent = spec_.rope_style == model::RopeStyle::kAdjacent;
-  const int hd = spec_.head_dim;
-  std::vector<float> cs(half), sn(half);
-  for (int t = 0; t < n; ++t) {
-    const double p = pos[t] / static_cast<double>(spec_.rope_scale);
-    for (int i = 0; i < half; ++i) {
-      const double theta = p * inv[i];
-      cs[i] = static_cast<float>(std::cos(theta));
-      sn[i] = static_cast<float>(std::sin(theta));
-    }
-    for (int which = 0; which < 2; ++which) {
-      const int b = which == 0 ? op.q : op.k;
-      const int heads = which == 0 ? spec_.n_head : spec_.n_head_kv;
-      for (int h = 0; h < heads; ++h) {
-        float* x = buf(b) + static_cast<size_t>(t) * width(b) + h * hd;
-        for (int i = 0; i < half; ++i) {
-          const int a = adjacent ? 2 * i : i;
-          const int c = adjacent ? 2 * i + 1 : i + half;
-          const float x0 = x[a], x1 = x[c];
-          x[a] = x0 * cs[i] - x1 * sn[i];
-          x[c] = x0 * sn[i] + x1 * cs[i];
-        }
-      }
-    }
-  }
+  kc::ops::rope(kc::RunLen{spec_.head_dim}, kc::RunLen{spec_.rope_dims}, spec_.rope_style == model::RopeStyle::kAdjacent,
+                buf(op.q), spec_.n_head, buf(op.k), spec_.n_head_kv, pos.data(), 0, static_cast<int>(pos.size()),
+                inv_freq_[op.layer].data(), spec_.rope_scale);
 }
 
 void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, std::span<const int> seq) {
@@ -332,11 +274,9 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
     const float* k = buf(op.k) + static_cast<size_t>(t) * k_w;
     const float* v = buf(op.v) + static_cast<size_t>(t) * v_w;
     if (f32) {
-      std::memcpy(&k32_[c][at * k_w], k, k_w * sizeof(float));
-      std::memcpy(&v32_[c][at * v_w], v, v_w * sizeof(float));
+      kc::ops::store_kv(k, v, k_w, v_w, false, &k32_[c][at * k_w], &v32_[c][at * v_w]);
     } else {
-      for (int j = 0; j < k_w; ++j) k16_[c][at * k_w + j] = quant::fp32_to_fp16(k[j]);
-      for (int j = 0; j < v_w; ++j) v16_[c][at * v_w + j] = quant::fp32_to_fp16(v[j]);
+      kc::ops::store_kv(k, v, k_w, v_w, true, &k16_[c][at * k_w], &v16_[c][at * v_w]);
     }
   }
   const int group = spec_.n_head / spec_.n_head_kv;
@@ -374,34 +314,13 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
 }
 
 void Interpreter::run(const graph::GluOp& op, int n) {
-  const size_t count = static_cast<size_t>(n) * width(op.gate);
-  float* g = buf(op.gate);
-  const float* u = buf(op.up);
-  if (op.act == model::Activation::kSilu) {
-    for (size_t i = 0; i < count; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  } else {
-    // GELU, tanh approximation (Hendrycks & Gimpel): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-    const float k = 0.7978845608028654f;
-    for (size_t i = 0; i < count; ++i) {
-      const float x = g[i];
-      g[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x))) * u[i];
-    }
-  }
+  kc::ops::glu(kc::RunLen{width(op.gate)}, op.act == model::Activation::kGeluTanh, buf(op.gate), buf(op.up), n);
 }
 
-void Interpreter::run(const graph::AddOp& op, int n) {
-  const size_t count = static_cast<size_t>(n) * width(op.dst);
-  float* d = buf(op.dst);
-  const float* s = buf(op.src);
-  for (size_t i = 0; i < count; ++i) d[i] += s[i];
-}
+void Interpreter::run(const graph::AddOp& op, int n) { kc::ops::add(kc::RunLen{width(op.dst)}, buf(op.dst), buf(op.src), n); }
 
 void Interpreter::run(const graph::SoftcapOp& op, int r0, int r1) {
-  const int w = width(op.buf);
-  for (size_t i = static_cast<size_t>(r0) * w; i < static_cast<size_t>(r1) * w; ++i) {
-    float& x = buf(op.buf)[i];
-    x = op.cap * std::tanh(x / op.cap);
-  }
+  kc::ops::softcap(kc::RunLen{width(op.buf)}, buf(op.buf), op.cap, r0, r1);
 }
 
 }  // namespace forge::interp
