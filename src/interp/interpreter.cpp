@@ -39,13 +39,28 @@ Interpreter::Interpreter(const graph::Graph& graph, InterpreterOptions opts)
   const size_t v_w = static_cast<size_t>(spec_.n_head_kv) * spec_.head_dim_v;
   if (opts_.n_seq <= 0) opts_.n_seq = 1;
   filled_.assign(opts_.n_seq, 0);
+  max_written_.assign(opts_.n_seq, 0);
+  // Where every layer slides, no key older than the widest window is ever
+  // read again: the cache is a ring of window + batch - 1 rows (a batch
+  // writes all its keys before attending), however long the context.
+  int widest = 0;
+  bool all_sliding = true;
+  for (const auto& l : spec_.layers) {
+    all_sliding &= l.sliding_window > 0;
+    widest = std::max(widest, l.sliding_window);
+  }
+  kv_rows_ = opts_.n_ctx;
+  if (all_sliding && widest + opts_.max_batch - 1 < opts_.n_ctx) {
+    ring_window_ = widest;
+    kv_rows_ = widest + opts_.max_batch - 1;
+  }
   for (int i = 0; i < opts_.n_seq * spec_.n_layers; ++i) {
     if (opts_.kv_f32) {
-      k32_.emplace_back(opts_.n_ctx * k_w);
-      v32_.emplace_back(opts_.n_ctx * v_w);
+      k32_.emplace_back(static_cast<size_t>(kv_rows_) * k_w);
+      v32_.emplace_back(static_cast<size_t>(kv_rows_) * v_w);
     } else {
-      k16_.emplace_back(opts_.n_ctx * k_w);
-      v16_.emplace_back(opts_.n_ctx * v_w);
+      k16_.emplace_back(static_cast<size_t>(kv_rows_) * k_w);
+      v16_.emplace_back(static_cast<size_t>(kv_rows_) * v_w);
     }
   }
   for (int l = 0; l < spec_.n_layers; ++l) {
@@ -67,6 +82,9 @@ void Interpreter::check_seq(int seq) const {
 void Interpreter::truncate(int pos, int seq) {
   check_seq(seq);
   filled_[seq] = std::clamp(pos, 0, filled_[seq]);
+  // A ring keeps the last kv_rows_ positions; the next token at `pos` needs
+  // the window before it. If that was overwritten, start over.
+  if (ring_window_ > 0 && pos - ring_window_ + 1 < max_written_[seq] - kv_rows_) filled_[seq] = 0;
 }
 
 std::span<const float> Interpreter::prefill(std::span<const int32_t> tokens, int pos, Logits logits, int seq) {
@@ -102,6 +120,7 @@ std::span<const float> Interpreter::prefill(std::span<const int32_t> tokens, int
     done += n;
   }
   filled_[seq] = pos + static_cast<int>(tokens.size());
+  max_written_[seq] = std::max(max_written_[seq], filled_[seq]);
   if (logits == Logits::kAll) return all_logits_;
   if (logits == Logits::kLast) return {buf(graph_.logits), static_cast<size_t>(n_vocab)};
   return {};
@@ -132,7 +151,10 @@ std::span<const float> Interpreter::decode_batch(std::span<const model::BatchTok
     seq_scratch_[i] = b.seq;
   }
   run_batch(tokens, pos_scratch_, seq_scratch_, Logits::kAll);
-  for (const model::BatchToken& b : batch) filled_[b.seq] = b.pos + 1;
+  for (const model::BatchToken& b : batch) {
+    filled_[b.seq] = b.pos + 1;
+    max_written_[b.seq] = std::max(max_written_[b.seq], filled_[b.seq]);
+  }
   return {buf(graph_.logits), batch.size() * static_cast<size_t>(spec_.n_vocab)};
 }
 
@@ -269,7 +291,7 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
   // Append this batch's keys and values to the cache.
   auto cache = [&](int t) { return static_cast<size_t>(seq[t]) * spec_.n_layers + op.layer; };
   for (int t = 0; t < n; ++t) {
-    const size_t at = static_cast<size_t>(pos[t]);
+    const size_t at = static_cast<size_t>(pos[t] % kv_rows_);
     const size_t c = cache(t);
     const float* k = buf(op.k) + static_cast<size_t>(t) * k_w;
     const float* v = buf(op.v) + static_cast<size_t>(t) * v_w;
@@ -309,6 +331,7 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
     a.softcap = cap;
     a.out = buf(op.out) + static_cast<size_t>(t) * width(op.out) + h * hdv;
     a.scores = scores.data();
+    a.ring = ring_window_ > 0 ? kv_rows_ : 0;
     kc::attend(isa_, a);
   });
 }

@@ -34,6 +34,10 @@ class Interpreter : public model::Forward {
                                  int seq = 0) override;
   std::span<const float> decode_batch(std::span<const model::BatchToken> batch) override;
   void truncate(int pos, int seq = 0) override;
+  int cached(int seq = 0) const override { return filled_.at(seq); }
+  // Rows of KV cache per sequence and layer: n_ctx, or a ring of
+  // window + max_batch - 1 rows where every layer slides.
+  int kv_rows() const { return kv_rows_; }
 
   kernels::cpu::Isa isa() const { return isa_; }
   int threads() const { return pool_.size(); }
@@ -62,7 +66,10 @@ class Interpreter : public model::Forward {
   model::ModelInfo info_;
   kernels::cpu::Isa isa_;
   ThreadPool pool_;
-  std::vector<int> filled_;  // per sequence: cache positions holding valid entries
+  std::vector<int> filled_;       // per sequence: cache positions holding valid entries
+  std::vector<int> max_written_;  // per sequence: highest position + 1 ever written (ring bookkeeping)
+  int kv_rows_ = 0;
+  int ring_window_ = 0;  // > 0: the cache is a ring (position p at row p % kv_rows_)
 
   std::vector<std::vector<float>> buffers_;  // [max_batch * width] each
   std::vector<uint8_t> acts_;                // quantized matmul inputs

@@ -56,8 +56,16 @@ class Forward {
     }
     return batch_logits_;
   }
-  // Forgets sequence `seq`'s cache entries at positions >= pos.
+  // Forgets sequence `seq`'s cache entries at positions >= pos. An executor
+  // that cannot keep that many (a sliding-window ring that overwrote what
+  // position `pos` needs) forgets more; cached() then says how many remain.
   virtual void truncate(int pos, int seq = 0) = 0;
+  // Positions of sequence `seq` held in the cache; -1 if the executor does
+  // not say (then truncate(pos) keeps exactly pos).
+  virtual int cached(int seq = 0) const {
+    (void)seq;
+    return -1;
+  }
 
  protected:
   std::vector<float> batch_logits_;

@@ -40,6 +40,7 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, Sampler& sampl
   while (keep < cached_.size() && keep < prompt.size() && cached_[keep] == prompt[keep]) ++keep;
   if (keep == prompt.size()) --keep;
   fwd_.truncate(static_cast<int>(keep));
+  if (const int held = fwd_.cached(); held >= 0 && static_cast<size_t>(held) < keep) keep = held;
   cached_.resize(keep);
 
   for (int32_t t : prompt) sampler.accept(t);

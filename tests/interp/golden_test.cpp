@@ -13,6 +13,7 @@
 #include "graph/graph.h"
 #include "interp/interpreter.h"
 #include "model/gguf_model.h"
+#include "model/metadata_override.h"
 #include "nlohmann/json.hpp"
 
 namespace forge {
@@ -194,6 +195,43 @@ TEST(Interpreter, DecodeBatchEqualsSeparateDecodes) {
   }
   EXPECT_THROW(batched.decode_batch(std::vector<model::BatchToken>{{1, 9, 0}}), std::out_of_range);  // gap
   EXPECT_THROW(batched.prefill(prompts[0], 0, model::Logits::kNone, 3), std::out_of_range);          // no such seq
+}
+
+// Mistral with its window of 8 supplied: every layer slides, so the cache is
+// a ring of window + batch - 1 rows, not the context. Prefill in steps of 4
+// and decode past the ring many times over; the logits still equal the
+// windowed reference.
+TEST(Interpreter, SlidingWindowRingCache) {
+  json ref = load_json(kFixtures + "mistral/reference.json");
+  GgufFile file = GgufFile::open(kFixtures + "mistral/model-f32.gguf");
+  const std::vector<std::string> args = {"llama.attention.sliding_window=int:8"};
+  const model::MetadataOverrides ov = model::parse_overrides(args);
+  model::ModelSpec spec = model::spec_from_gguf(file, &ov);
+  graph::Graph g = graph::build_graph(spec);
+  interp::InterpreterOptions o;
+  o.n_ctx = 64;
+  o.threads = 2;
+  o.kv_f32 = true;
+  o.max_batch = 4;
+  interp::Interpreter it(g, o);
+  EXPECT_EQ(it.kv_rows(), 8 + 4 - 1);
+  auto tokens = ref["tokens"].get<std::vector<int32_t>>();
+  auto all = it.prefill(tokens, 0, model::Logits::kAll);
+  double worst = 0;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    worst = std::max(worst, max_abs_diff(all.subspan(t * spec.n_vocab, spec.n_vocab), ref["logits"][t]));
+  }
+  EXPECT_LE(worst, 1e-4);
+  it.truncate(0);
+  std::vector<float> last;
+  auto ids = greedy(it, tokens, 16, last);
+  EXPECT_EQ(ids, ref["greedy"].get<std::vector<int>>());
+  EXPECT_LE(max_abs_diff(last, ref["greedy_logits_last"]), 1e-4);
+  // Rewinding within the ring keeps the cache; rewinding past it forgets it.
+  it.truncate(44);
+  EXPECT_EQ(it.cached(), 44);
+  it.truncate(10);
+  EXPECT_EQ(it.cached(), 0);
 }
 
 TEST(Interpreter, ContextAndTokenGuards) {

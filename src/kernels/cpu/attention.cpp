@@ -17,7 +17,7 @@ void attend_scalar(const AttentionRow& a) {
   float max_s = -INFINITY;
   for (int j = a.first; j <= a.last; ++j) {
     float s = 0.0f;
-    const size_t kb = static_cast<size_t>(j) * a.k_stride;
+    const size_t kb = static_cast<size_t>(a.ring ? j % a.ring : j) * a.k_stride;
     for (int d = 0; d < a.head_dim; ++d) s += a.q[d] * load(a.k, a.f16, kb + d);
     s *= a.scale;
     if (a.softcap > 0.0f) s = a.softcap * std::tanh(s / a.softcap);
@@ -33,7 +33,7 @@ void attend_scalar(const AttentionRow& a) {
   for (int d = 0; d < a.head_dim_v; ++d) a.out[d] = 0.0f;
   for (int j = a.first; j <= a.last; ++j) {
     const float w = a.scores[j - a.first] * inv_sum;
-    const size_t vb = static_cast<size_t>(j) * a.v_stride;
+    const size_t vb = static_cast<size_t>(a.ring ? j % a.ring : j) * a.v_stride;
     for (int d = 0; d < a.head_dim_v; ++d) a.out[d] += w * load(a.v, a.f16, vb + d);
   }
 }

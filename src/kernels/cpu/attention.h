@@ -27,6 +27,7 @@ struct AttentionRow {
   float softcap;      // 0: none
   float* out;         // head_dim_v
   float* scores;      // scratch, at least last - first + 1
+  int ring = 0;       // > 0: position j is stored at row j % ring (a sliding-window ring)
 };
 
 void attend(Isa isa, const AttentionRow& a);

@@ -28,7 +28,7 @@ inline float hsum(__m256 v) {
 void attend(const AttentionRow& a) {
   float max_s = -INFINITY;
   for (int j = a.first; j <= a.last; ++j) {
-    const size_t kb = static_cast<size_t>(j) * a.k_stride;
+    const size_t kb = static_cast<size_t>(a.ring ? j % a.ring : j) * a.k_stride;
     __m256 acc = _mm256_setzero_ps();
     for (int d = 0; d < a.head_dim; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a.q + d), load8(a.k, a.f16, kb + d), acc);
     float s = hsum(acc) * a.scale;
@@ -48,7 +48,7 @@ void attend(const AttentionRow& a) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int j = a.first; j <= a.last; ++j) {
       const __m256 w = _mm256_set1_ps(a.scores[j - a.first] * inv_sum);
-      const size_t vb = static_cast<size_t>(j) * a.v_stride + d0;
+      const size_t vb = static_cast<size_t>(a.ring ? j % a.ring : j) * a.v_stride + d0;
       for (int c = 0; c < nd; ++c) acc[c] = _mm256_fmadd_ps(w, load8(a.v, a.f16, vb + 8 * c), acc[c]);
     }
     for (int c = 0; c < nd; ++c) _mm256_storeu_ps(a.out + d0 + 8 * c, acc[c]);
