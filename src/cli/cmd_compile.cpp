@@ -44,7 +44,9 @@ void add_compile_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-m,--model", o->model, "Model: a .gguf file")->required();
   cmd->add_option("-o,--output", o->out, "Folder for the generated project")->required();
   cmd->add_option("--target", o->target, "cpu or cuda (wasm, webgpu, metal: not implemented yet)")->capture_default_str();
-  cmd->add_option("--cpu", o->cpu.cpu, "native, x86-64-v3, x86-64-v4 or aarch64")->capture_default_str();
+  cmd->add_option("--cpu", o->cpu.cpu,
+                  "native, x86-64-v3, x86-64-v4, aarch64 or aarch64+dotprod (cross-compiled, static; --run uses qemu-aarch64)")
+      ->capture_default_str();
   cmd->add_option("--cuda-arch", o->cuda_arch, "--target cuda: GPU architecture (CMAKE_CUDA_ARCHITECTURES)")
       ->capture_default_str();
   cmd->add_option("--max-context", o->cpu.max_context, "KV cache positions of the program")
@@ -103,7 +105,9 @@ void add_compile_command(CLI::App& app, int& exit_code) {
     if (o->run) {
       std::fflush(stderr);
       const std::string program = (std::filesystem::absolute(o->out) / "model").string();
-      const int rc = std::system((shell_quote(program) + " -p " + shell_quote(o->prompt)).c_str());
+      // An AArch64 program built here runs under qemu-user (Debian qemu-user).
+      const std::string runner = o->cpu.cpu.rfind("aarch64", 0) == 0 ? "qemu-aarch64 " : "";
+      const int rc = std::system((runner + shell_quote(program) + " -p " + shell_quote(o->prompt)).c_str());
       exit_code = rc == 0 ? 0 : 1;
     }
   });

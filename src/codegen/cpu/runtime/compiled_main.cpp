@@ -64,9 +64,11 @@ Tokenizer load_tokenizer(const std::string& path) {
 }
 
 int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model) {
+#if !defined(__aarch64__)  // every AArch64 CPU has NEON
   if (!kernels::cpu::isa_available(kernels::cpu::Isa::kAvx2)) {
     throw std::runtime_error("this program was compiled for AVX2 (x86-64-v3) and this CPU lacks it");
   }
+#endif
   const std::string weights = o.weights.empty() ? self_dir() + "/weights.bin" : o.weights;
   if (!fs::exists(weights)) throw std::runtime_error(weights + ": weights file not found");
   runtime::SamplingParams params = o.sampling.resolve();
