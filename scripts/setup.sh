@@ -12,6 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libpcre2-dev libutf8proc-dev libssl-dev zlib1g-dev
   g++-aarch64-linux-gnu qemu-user      # AArch64 cross build, run under qemu in tests
+  nodejs npm chromium                  # server tests: the openai npm client, the chat page in headless Chromium
 )
 
 SUDO=""
@@ -27,6 +28,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# Server tests' npm packages (openai@6, playwright-core; no browser download:
+# the page test drives Debian's /usr/bin/chromium), from the lockfile. Skipped
+# when node_modules is already newer than the lockfile.
+NODE_DIR=tests/server/node
+if [ ! -f "$NODE_DIR/node_modules/.package-lock.json" ] ||
+   [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in $NODE_DIR"
+  (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+else
+  echo "setup: npm packages present"
 fi
 
 JOBS="${FORGE_JOBS:-2}"

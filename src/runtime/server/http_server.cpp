@@ -176,6 +176,12 @@ int Server::start() {
   http.set_write_timeout(opts_.read_timeout_s, 0);
   http.set_keep_alive_timeout(opts_.idle_timeout_s);
   impl_->routes();
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a
+  // second server bind the same port and take half of its connections.
+  http.set_socket_options([](int sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   if (opts_.port == 0) {
     port_ = http.bind_to_any_port(opts_.host);
     if (port_ < 0) throw std::runtime_error("cannot listen on " + opts_.host + " (any port)");

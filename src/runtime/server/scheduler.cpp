@@ -135,22 +135,26 @@ void Scheduler::admit(std::vector<int>& started) {
 }
 
 // The free slot whose cache shares the longest prefix with `prompt` (a chat
-// resending its history lands where its history is cached); among equals,
-// the least recently used, so other conversations' caches survive longer.
+// resending its history lands where its history is cached), if that prefix
+// is at least half the prompt; otherwise an empty slot, or the least
+// recently used one, so that a prompt sharing only a BOS or a system prompt
+// does not evict another conversation's cache.
 int Scheduler::pick_slot(const std::vector<int32_t>& prompt) const {
-  int best = -1;
+  int best = -1, fallback = -1;
   size_t best_len = 0;
   for (int i = 0; i < n_slots_; ++i) {
     const Slot& s = slots_[i];
     if (s.job) continue;
     size_t len = 0;
     while (len < s.cached.size() && len < prompt.size() && s.cached[len] == prompt[len]) ++len;
-    if (best < 0 || len > best_len || (len == best_len && s.last_used < slots_[best].last_used)) {
+    if (len > best_len) {
       best = i;
       best_len = len;
     }
+    auto rank = [](const Slot& x) { return x.cached.empty() ? 0 : x.last_used + 1; };
+    if (fallback < 0 || rank(s) < rank(slots_[fallback])) fallback = i;
   }
-  return best;
+  return best >= 0 && 2 * best_len >= prompt.size() ? best : fallback;
 }
 
 void Scheduler::start(Slot& s) {
