@@ -65,7 +65,7 @@ if [[ " $PARTS " == *" check "* ]]; then
   while read -r name model; do
     dir=$W/$name
     $FORGE logits -m "$model" --tokens $TOK --positions all --json >"$W/$name.il.json" 2>"$W/$name.il.err"
-    "$dir/model" --tokens $TOK --logits >"$W/$name.cl.json" 2>"$W/$name.cl.err" || head -3 "$W/$name.cl.err"
+    FORGE_CUDA_KV_F32=1 "$dir/model" --tokens $TOK --logits >"$W/$name.cl.json" 2>"$W/$name.cl.err" || head -3 "$W/$name.cl.err"
     $FORGE run -m "$model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.ir.json" 2>/dev/null
     "$dir/model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.cr.json" 2>"$W/$name.cr.err"
     python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.cl.json" "$W/$name.ir.json" "$W/$name.cr.json" |

@@ -7,15 +7,19 @@ using namespace forge::quant;
 
 template <class... B>
 void all_types(cudaStream_t s) {
-  (kc::launch_matvec<B, 256>(s, nullptr, 0, 0, nullptr, 1, nullptr, nullptr), ...);
+  (kc::launch_matvec<B, 256>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
 }
 
 void instantiate(cudaStream_t s) {
   all_types<BlockF32, BlockF16, BlockBF16, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, BlockQ4_K, BlockQ5_K,
             BlockQ6_K>(s);
-  kc::attention<64, 64, 32, 8><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f, nullptr);
-  kc::attention<128, 128, 24, 8><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f,
+  kc::attention<64, 64, 32, 8, __half><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f, nullptr);
+  kc::attention<128, 128, 24, 8, __half><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f,
                                                                 nullptr);
+  kc::attention<64, 64, 32, 8, float><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f,
+                                                                   nullptr);
+  kc::kv_write<float><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
+  kc::kv_write<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::embed<BlockQ6_K><<<1, 64, 0, s>>>(nullptr, 0, 256, 1.0f, nullptr, nullptr);
 }
 

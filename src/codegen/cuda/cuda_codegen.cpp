@@ -114,7 +114,9 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
   // input quantized once, as the interpreter does, into its own acts region.
   std::vector<GgmlType> act_types;
   std::vector<size_t> act_offsets;
-  const size_t region = static_cast<size_t>(o_.max_batch) * k * sizeof(float);
+  // A region: max_batch rows of k floats, then (Q8_1) one block sum per 32.
+  const size_t sums_at = static_cast<size_t>(o_.max_batch) * k;
+  const size_t region = (sums_at + static_cast<size_t>(o_.max_batch) * (k / 32)) * sizeof(float);
   for (size_t j = 0; j < m.weights.size(); ++j) {
     const model::WeightRef* w = m.weights[j];
     block_type(w->type, w->name);
@@ -123,7 +125,7 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
     if (k % 32 != 0 && at != GgmlType::F32) {
       throw CodegenError("'" + w->name + "': row length " + std::to_string(k) + " is not a multiple of 32");
     }
-    std::string x;
+    std::string x, xsum = "nullptr";
     if (at == GgmlType::F32) {
       x = F(i, m.in);
     } else {
@@ -135,15 +137,18 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
         const bool k_quant = at == GgmlType::Q8_K;
         if (k_quant && k % 256 != 0) throw CodegenError("'" + w->name + "': K-quant rows must be a multiple of 256");
         const std::string blocks = "(" + rows + ") * " + std::to_string(k / (k_quant ? 256 : 32));
+        const std::string out = "acts() + " + std::to_string(a * region / sizeof(float));
+        const std::string sums = at == GgmlType::Q8_1 ? out + " + " + std::to_string(sums_at) : "nullptr";
         body_ << "  kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << "<<<kc::blocks_for(" << blocks
-              << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", acts() + " << a * region / sizeof(float) << ", "
+              << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", " << out << ", " << (k_quant ? "" : sums + ", ")
               << blocks << ");\n";
       }
       x = "acts() + " + std::to_string(act_offsets[a] / sizeof(float));
+      if (at == GgmlType::Q8_1) xsum = x + " + " + std::to_string(sums_at);
       acts_bytes_ = std::max(acts_bytes_, act_offsets[a] + region);
     }
     body_ << "  kc::launch_matvec<" << block_type(w->type, w->name) << ", " << k << ">(stream_, " << W(w) << ", "
-          << w->row_bytes << ", " << w->rows << ", " << x << ", " << rows << ", " << F(i, m.outs[j]) << ", "
+          << w->row_bytes << ", " << w->rows << ", " << x << ", " << xsum << ", " << rows << ", " << F(i, m.outs[j]) << ", "
           << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << ");  // " << w->name << " "
           << ggml_type_info(w->type).name << " [" << w->rows << " x " << w->cols << "]\n";
   }
@@ -179,13 +184,8 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
         } else if constexpr (std::is_same_v<P, graph::AttentionOp>) {
           const size_t kb = kv_layer_bytes() * p.layer;
           const size_t vb = kb + static_cast<size_t>(o_.max_context) * s_.n_head_kv * s_.head_dim * 2;
-          body_ << "  kc::kv_write<<<dim3(kc::blocks_for(kKvWidth + kKvWidthV, " << kThreads << "), n), " << kThreads
-                << ", 0, stream_>>>(" << F(i, p.k) << ", " << F(i, p.v) << ", kv(" << kb << "), kv(" << vb
-                << "), kKvWidth, kKvWidthV, params());\n"
-                << "  kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv><<<dim3(kHeads, n), kc::kAttnThreads, "
-                   "kAttnSmem, stream_>>>("
-                << F(i, p.q) << ", " << F(i, p.out) << ", kv(" << kb << "), kv(" << vb << "), "
-                << s_.layers[p.layer].sliding_window << ", kAttnScale, kAttnSoftcap, params());\n";
+          body_ << "  attention_step(" << F(i, p.q) << ", " << F(i, p.k) << ", " << F(i, p.v) << ", " << F(i, p.out)
+                << ", " << kb << ", " << vb << ", " << s_.layers[p.layer].sliding_window << ", n);\n";
         } else if constexpr (std::is_same_v<P, graph::GluOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.gate));
           body_ << "  kc::glu<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
@@ -315,13 +315,31 @@ std::string Emitter::model_cu() {
     << "    inv_freq_ = forge::cuda_rt::device_alloc(inv.size() * sizeof(float), \"cudaMalloc\");\n"
     << "    forge::cuda_rt::check(cudaMemcpy(inv_freq_.get(), inv.data(), inv.size() * sizeof(float),\n"
     << "                                     cudaMemcpyHostToDevice), \"rope frequencies\");\n"
-    << "    forge::cuda_rt::check(cudaFuncSetAttribute(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv>,\n"
+    << "    forge::cuda_rt::check(cudaFuncSetAttribute(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, __half>,\n"
+    << "                                               cudaFuncAttributeMaxDynamicSharedMemorySize,\n"
+    << "                                               static_cast<int>(kAttnSmem)), \"attention shared memory\");\n"
+    << "    forge::cuda_rt::check(cudaFuncSetAttribute(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, float>,\n"
     << "                                               cudaFuncAttributeMaxDynamicSharedMemorySize,\n"
     << "                                               static_cast<int>(kAttnSmem)), \"attention shared memory\");\n"
     << "  }\n\n private:\n"
     << "  const float* inv_freq(int layer) const {\n"
     << "    return reinterpret_cast<const float*>(inv_freq_.get()) + static_cast<size_t>(layer) * (kRopeDims / 2);\n  }\n"
     << "  void enqueue(int n, Logits logits) override;\n"
+    << "  // KV write and attention of one layer; kb, vb: F16 byte offsets of its keys and values.\n"
+    << "  template <class KvT>\n"
+    << "  void attention_kv(const float* q, const float* k, const float* v, float* out, KvT* kc_, KvT* vc_, int window,\n"
+    << "                    int n) {\n"
+    << "    kc::kv_write<KvT><<<dim3(kc::blocks_for(kKvWidth + kKvWidthV, 256), n), 256, 0, stream_>>>(\n"
+    << "        k, v, kc_, vc_, kKvWidth, kKvWidthV, params());\n"
+    << "    kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>\n"
+    << "        <<<dim3(kHeads, n), kc::kAttnThreads, kAttnSmem, stream_>>>(q, out, kc_, vc_, window, kAttnScale,\n"
+    << "                                                                   kAttnSoftcap, params());\n"
+    << "  }\n"
+    << "  void attention_step(const float* q, const float* k, const float* v, float* out, size_t kb, size_t vb,\n"
+    << "                      int window, int n) {\n"
+    << "    if (kv_f32()) attention_kv(q, k, v, out, kv32(kb), kv32(vb), window, n);\n"
+    << "    else attention_kv(q, k, v, out, kv(kb), kv(vb), window, n);\n"
+    << "  }\n"
     << "  forge::cuda_rt::DeviceBytes inv_freq_;\n};\n\n"
     << "// One step of n <= kMaxBatch tokens at positions params[0], params[0] + 1, ...\n"
     << "void Model::enqueue(int n, Logits logits) {\n"

@@ -133,13 +133,13 @@ __device__ __forceinline__ void dequant_unit<BlockQ4_0>(const uint8_t* row, int 
 template <>
 __device__ __forceinline__ void dequant_unit<BlockQ4_1>(const uint8_t* row, int u, float* v) {
   const uint8_t* b = row + u * sizeof(BlockQ4_1);
-  const float d = h2f(ld16(b)), m = h2f(ld16(b + 2));
+  const float d = h2f(ld16(b));  // the minimum: unit_min (the dot product adds min * activation sum)
   int lo[16], hi[16];
   load_nibbles(b + 4, lo, hi);
 #pragma unroll
   for (int j = 0; j < 16; ++j) {
-    v[j] = static_cast<float>(lo[j]) * d + m;
-    v[j + 16] = static_cast<float>(hi[j]) * d + m;
+    v[j] = static_cast<float>(lo[j]) * d;
+    v[j + 16] = static_cast<float>(hi[j]) * d;
   }
 }
 
@@ -152,22 +152,25 @@ __device__ __forceinline__ void dequant_unit<BlockQ5_0>(const uint8_t* row, int 
   load_nibbles(b + 6, lo, hi);
 #pragma unroll
   for (int j = 0; j < 16; ++j) {
-    v[j] = static_cast<float>((lo[j] | (((qh >> j) & 1) << 4)) - 16) * d;
-    v[j + 16] = static_cast<float>((hi[j] | (((qh >> (j + 16)) & 1) << 4)) - 16) * d;
+    // int before the -16: qh is unsigned, and (unsigned)(q) - 16 wrapped to ~4e9 for q < 16.
+    const int q0 = lo[j] | static_cast<int>(((qh >> j) & 1u) << 4);
+    const int q1 = hi[j] | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+    v[j] = static_cast<float>(q0 - 16) * d;
+    v[j + 16] = static_cast<float>(q1 - 16) * d;
   }
 }
 
 template <>
 __device__ __forceinline__ void dequant_unit<BlockQ5_1>(const uint8_t* row, int u, float* v) {
   const uint8_t* b = row + u * sizeof(BlockQ5_1);
-  const float d = h2f(ld16(b)), m = h2f(ld16(b + 2));
+  const float d = h2f(ld16(b));  // the minimum: unit_min
   const uint32_t qh = ld16(b + 4) | (static_cast<uint32_t>(ld16(b + 6)) << 16);
   int lo[16], hi[16];
   load_nibbles(b + 8, lo, hi);
 #pragma unroll
   for (int j = 0; j < 16; ++j) {
-    v[j] = static_cast<float>(lo[j] | (((qh >> j) & 1) << 4)) * d + m;
-    v[j + 16] = static_cast<float>(hi[j] | (((qh >> (j + 16)) & 1) << 4)) * d + m;
+    v[j] = static_cast<float>(lo[j] | (((qh >> j) & 1) << 4)) * d;
+    v[j + 16] = static_cast<float>(hi[j] | (((qh >> (j + 16)) & 1) << 4)) * d;
   }
 }
 
@@ -181,6 +184,17 @@ __device__ __forceinline__ void dequant_unit<BlockQ8_0>(const uint8_t* row, int 
     v[2 * j] = static_cast<float>(static_cast<int8_t>(q & 0xff)) * d;
     v[2 * j + 1] = static_cast<float>(static_cast<int8_t>(q >> 8)) * d;
   }
+}
+
+// Formats with an additive minimum per block (Q4_1, Q5_1): their dequant_unit
+// leaves it out; the dot product adds min * (the activation block's sum), as
+// the interpreter's vec_dot adds m * s with s the Q8_1 block's stored sum.
+template <class B> struct HasMin { static constexpr bool kValue = false; };
+template <> struct HasMin<BlockQ4_1> { static constexpr bool kValue = true; };
+template <> struct HasMin<BlockQ5_1> { static constexpr bool kValue = true; };
+template <class B>
+__device__ __forceinline__ float unit_min(const uint8_t* row, int u) {
+  return h2f(ld16(row + u * sizeof(B) + 2));
 }
 
 // Q4_K/Q5_K scale and min of sub-block j (quant/blocks.h kquant_scale_min).
@@ -275,20 +289,30 @@ __device__ __forceinline__ void dequant_unit<BlockQ6_K>(const uint8_t* row, int 
 // Activation quantization (see the top of this file). x and out hold `rows`
 // rows of K floats; out may alias x.
 
-// Q8_0 and Q8_1 levels: d = amax / 127 stored as half, q = roundf(x / d).
-__global__ void fake_quant_q8_0(const float* x, float* out, int blocks) {
+// The interpreter's clamp before rounding (quant/rounding.h clamp_q8): NaN -> 0.
+__device__ __forceinline__ float clamp_q8(float v) { return v != v ? 0.0f : fminf(fmaxf(v, -127.0f), 127.0f); }
+
+// Q8_0 and Q8_1 levels as quant::quantize_row writes them: d = amax / 127
+// (float), q = roundf(clamp(x * (1 / d))), d stored as half. out = q * half(d).
+// With `sums` (Q8_1), sums[block] = half(sum(q) * d), the block's stored s.
+__global__ void fake_quant_q8_0(const float* x, float* out, float* sums, int blocks) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= blocks) return;
   const float* xb = x + 32 * static_cast<size_t>(i);
   float amax = 0.0f;
   for (int j = 0; j < 32; ++j) amax = fmaxf(amax, fabsf(xb[j]));
-  const float d = amax / 127;
-  const float id = d != 0 ? 1.0f / d : 0.0f;
+  const float d = __fdiv_rn(amax, 127.0f);
+  const float id = d != 0 ? __fdiv_rn(1.0f, d) : 0.0f;
   const float dh = __half2float(__float2half_rn(d));
   float q[32];
-  for (int j = 0; j < 32; ++j) q[j] = roundf(fminf(fmaxf(xb[j] * id, -127.0f), 127.0f));
+  int sum = 0;
+  for (int j = 0; j < 32; ++j) {
+    q[j] = roundf(clamp_q8(__fmul_rn(xb[j], id)));
+    sum += static_cast<int>(q[j]);
+  }
   float* o = out + 32 * static_cast<size_t>(i);
   for (int j = 0; j < 32; ++j) o[j] = __fmul_rn(q[j], dh);
+  if (sums) sums[i] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
 }
 
 // Q8_K levels: iscale = -127 / (the value of largest magnitude), q = rint(x * iscale), d = 1 / iscale.
@@ -309,10 +333,10 @@ __global__ void fake_quant_q8_k(const float* x, float* out, int blocks) {
     for (int j = 0; j < 256; ++j) o[j] = 0.0f;
     return;
   }
-  const float iscale = -127.f / vmax;
-  const float d = 1 / iscale;
+  const float iscale = __fdiv_rn(-127.f, vmax);
+  const float d = __fdiv_rn(1.0f, iscale);
   for (int j = 0; j < 256; ++j) {
-    const float q = fminf(127.0f, rintf(fminf(fmaxf(__fmul_rn(iscale, xb[j]), -127.0f), 127.0f)));
+    const float q = fminf(127.0f, rintf(clamp_q8(__fmul_rn(iscale, xb[j]))));
     o[j] = __fmul_rn(d, q);
   }
 }
@@ -326,7 +350,8 @@ constexpr int kMatvecWarps = 4;
 
 template <class B, int K, int kCols>
 __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const uint8_t* __restrict__ w, size_t row_bytes, int rows,
-                                                            const float* __restrict__ x, int batch,
+                                                            const float* __restrict__ x,
+                                                            const float* __restrict__ xsum, int batch,
                                                             float* __restrict__ y, const float* __restrict__ bias) {
   constexpr int kUnits = K / 32;
   const int lane = threadIdx.x % 32;
@@ -350,9 +375,12 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const uint8_t* __res
       for (int u = lane; u < kUnits; u += 32) {
         float v[32];
         dequant_unit<B>(wr, u, v);
+        float m = 0.0f;
+        if constexpr (HasMin<B>::kValue) m = unit_min<B>(wr, u);
 #pragma unroll
         for (int c = 0; c < kCols; ++c) {
           if (b0 + c < batch) {
+            if constexpr (HasMin<B>::kValue) acc[c] += m * __ldg(xsum + static_cast<size_t>(b0 + c) * kUnits + u);
             const float4* xp = reinterpret_cast<const float4*>(x + static_cast<size_t>(b0 + c) * K + 32 * u);
 #pragma unroll
             for (int i = 0; i < 8; ++i) {
@@ -461,16 +489,26 @@ __global__ void rope(float* q, float* k, int n_head, int n_head_kv, int head_dim
 }
 
 // Appends n tokens' keys and values (F16) at positions params[0] + t.
-__global__ void kv_write(const float* k, const float* v, __half* k_cache, __half* v_cache, int k_width, int v_width,
+__device__ __forceinline__ void kv_store(__half* p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void kv_store(float* p, float v) { *p = v; }
+__device__ __forceinline__ float kv_load(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ float kv_load(const float* p) { return *p; }
+__device__ __forceinline__ float2 kv_load2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ __forceinline__ float2 kv_load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+
+// KvT: __half (the default cache) or float (FORGE_CUDA_KV_F32=1: the
+// interpreter's `forge logits` cache, for checking logits against it).
+template <class KvT>
+__global__ void kv_write(const float* k, const float* v, KvT* k_cache, KvT* v_cache, int k_width, int v_width,
                          const int* params) {
   const int t = blockIdx.y;
   const size_t at = static_cast<size_t>(params[0] + t);
   for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < k_width + v_width; j += gridDim.x * blockDim.x) {
     if (j < k_width) {
-      k_cache[at * k_width + j] = __float2half_rn(k[static_cast<size_t>(t) * k_width + j]);
+      kv_store(k_cache + at * k_width + j, k[static_cast<size_t>(t) * k_width + j]);
     } else {
       const int jv = j - k_width;
-      v_cache[at * v_width + jv] = __float2half_rn(v[static_cast<size_t>(t) * v_width + jv]);
+      kv_store(v_cache + at * v_width + jv, v[static_cast<size_t>(t) * v_width + jv]);
     }
   }
 }
@@ -480,9 +518,9 @@ __global__ void kv_write(const float* k, const float* v, __half* k_cache, __half
 // (max context floats). The weighted sum of values splits the positions
 // among kAttnThreads / HDV thread groups, then adds the groups' sums.
 constexpr int kAttnThreads = 256;
-template <int HD, int HDV, int NH, int NKV>
+template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kAttnThreads)
-    attention(const float* q, float* out, const __half* k_cache, const __half* v_cache, int window, float scale,
+    attention(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
               float cap, const int* params) {
   extern __shared__ float smem[];
   static_assert(HDV <= kAttnThreads, "a value head fits one block");
@@ -499,11 +537,11 @@ __global__ void __launch_bounds__(kAttnThreads)
   __syncthreads();
   float mx = -INFINITY;
   for (int j = threadIdx.x; j < len; j += kAttnThreads) {
-    const __half2* kr = reinterpret_cast<const __half2*>(k_cache + static_cast<size_t>(start + j) * kKW + kvh * HD);
+    const KvT* kr = k_cache + static_cast<size_t>(start + j) * kKW + kvh * HD;
     float s = 0.0f;
 #pragma unroll 8
     for (int d = 0; d < HD / 2; ++d) {
-      const float2 kv = __half22float2(kr[d]);
+      const float2 kv = kv_load2(kr + 2 * d);
       s += qs[2 * d] * kv.x + qs[2 * d + 1] * kv.y;
     }
     s *= scale;
@@ -535,7 +573,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   float o = 0.0f;
   if (part < kParts) {
     for (int j = part; j < len; j += kParts) {
-      o += smem[j] * inv_sum * __half2float(v_cache[static_cast<size_t>(start + j) * kVW + kvh * HDV + d]);
+      o += smem[j] * inv_sum * kv_load(v_cache + static_cast<size_t>(start + j) * kVW + kvh * HDV + d);
     }
     partial[part * HDV + d] = o;
   }
@@ -629,14 +667,15 @@ namespace forge::kernels::cuda {
 // Host-side launch of y = W x for `batch` rows: one column per pass for a
 // decode step, eight for prefill (the weight row is dequantized once per
 // eight activation rows).
+// xsum: the activation blocks' sums (Q8_1: Q4_1 and Q5_1 weights), else unused.
 template <class B, int K>
-void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, int batch, float* y,
-                   const float* bias) {
+void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
+                   int batch, float* y, const float* bias) {
   const dim3 grid((rows + kMatvecWarps - 1) / kMatvecWarps);
   if (batch == 1) {
-    matvec<B, K, 1><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, batch, y, bias);
+    matvec<B, K, 1><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
   } else {
-    matvec<B, K, 8><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, batch, y, bias);
+    matvec<B, K, 8><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <span>
@@ -84,11 +85,12 @@ struct Shape {
 class CudaModel : public model::Forward {
  public:
   CudaModel(const Shape& s, const compiled::WeightsFile& weights, uint64_t weights_bytes, model::ModelInfo info)
-      : s_(s), info_(std::move(info)) {
+      : s_(s), kv_f32_(kv_f32_requested()), info_(std::move(info)) {
     const cudaDeviceProp prop = open_device();
     size_t free_b = 0, total_b = 0;
     check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
-    MemoryNeeds needs{weights_bytes, s.kv_bytes, s.arena_bytes + s.acts_bytes, s.max_context};
+    const size_t kv_bytes = s.kv_bytes * (kv_f32_ ? 2 : 1);
+    MemoryNeeds needs{weights_bytes, kv_bytes, s.arena_bytes + s.acts_bytes, s.max_context};
     const std::string err = memory_fit_error(needs, free_b, total_b);
     if (!err.empty()) throw CudaError(std::string(prop.name) + ": " + err);
     if (s.attn_smem > prop.sharedMemPerBlockOptin) {
@@ -102,7 +104,7 @@ class CudaModel : public model::Forward {
     check(cudaMemcpy(weights_.get(), weights.data(), weights_bytes, cudaMemcpyHostToDevice), "uploading weights");
     arena_ = device_alloc(s.arena_bytes, "cudaMalloc (activations)");
     acts_ = device_alloc(s.acts_bytes, "cudaMalloc (activations)");
-    kv_ = device_alloc(s.kv_bytes, "cudaMalloc (KV cache)");
+    kv_ = device_alloc(kv_bytes, "cudaMalloc (KV cache)");
     params_ = device_alloc((2 + s.max_batch) * sizeof(int), "cudaMalloc");
     gen_tokens_ = device_alloc((s.max_context + 1) * sizeof(int), "cudaMalloc");
     host_params_ = pinned_alloc((2 + s.max_batch) * sizeof(int));
@@ -239,12 +241,23 @@ class CudaModel : public model::Forward {
   float* acts() const { return reinterpret_cast<float*>(acts_.get()); }
   const uint8_t* W(uint64_t file_offset) const { return weights_.get() + file_offset; }
   const float* Wf(uint64_t file_offset) const { return reinterpret_cast<const float*>(W(file_offset)); }
+  // The KV cache: F16 (offsets as generated), or F32 (the same offsets doubled).
   __half* kv(size_t offset) const { return reinterpret_cast<__half*>(kv_.get() + offset); }
+  float* kv32(size_t offset) const { return reinterpret_cast<float*>(kv_.get() + 2 * offset); }
+  bool kv_f32() const { return kv_f32_; }
   const int* params() const { return reinterpret_cast<const int*>(params_.get()); }
   int* params_mut() const { return reinterpret_cast<int*>(params_.get()); }
   float* logits_dev() const { return F(s_.logits_offset); }
   cudaStream_t stream_ = nullptr;
   const Shape s_;
+  // FORGE_CUDA_KV_F32=1 keeps keys and values in F32, as `forge logits` does
+  // (bench/cuda/gpu_check.sh compares logits that way); default F16.
+  const bool kv_f32_;
+
+  static bool kv_f32_requested() {
+    const char* e = std::getenv("FORGE_CUDA_KV_F32");
+    return e != nullptr && std::strcmp(e, "1") == 0;
+  }
 
  private:
   int* host_params() { return reinterpret_cast<int*>(host_params_.get()); }
