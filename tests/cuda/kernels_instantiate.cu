@@ -20,6 +20,7 @@ void instantiate(cudaStream_t s) {
                                                                    nullptr);
   kc::kv_write<float><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::kv_write<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
+  kc::embed<BlockQ4_1><<<1, 64, 0, s>>>(nullptr, 0, 256, 1.0f, nullptr, nullptr);
   kc::embed<BlockQ6_K><<<1, 64, 0, s>>>(nullptr, 0, 256, 1.0f, nullptr, nullptr);
 }
 

@@ -412,6 +412,11 @@ __global__ void embed(const uint8_t* table, size_t row_bytes, int width, float s
   for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < width / 32; u += gridDim.x * blockDim.x) {
     float v[32];
     dequant_unit<B>(row, u, v);
+    if constexpr (HasMin<B>::kValue) {  // dequant_unit leaves the minimum out (see HasMin)
+      const float m = unit_min<B>(row, u);
+#pragma unroll
+      for (int j = 0; j < 32; ++j) v[j] += m;
+    }
     float* o = out + static_cast<size_t>(t) * width + 32 * u;
 #pragma unroll
     for (int j = 0; j < 32; ++j) o[j] = scale != 1.0f ? v[j] * scale : v[j];
