@@ -97,7 +97,8 @@ void text_logprobs(const Json& lp, const std::string& path, bool want) {
   keys(lp, path, {"tokens", "token_logprobs", "top_logprobs", "text_offset"});
   const size_t n = lp.value("tokens", Json::array()).size();
   for (const char* k : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
-    if (!lp.value(k, Json()).is_array() || lp[k].size() != n) ADD_FAILURE() << path << "." << k << " is not an array of " << n;
+    if (!lp.value(k, Json()).is_array() || lp[k].size() != n)
+      ADD_FAILURE() << path << "." << k << " is not an array of " << n;
   }
   for (const Json& t : lp.value("tokens", Json::array())) is_string(t, path + ".tokens[]");
   for (const Json& t : lp.value("token_logprobs", Json::array())) is_number(t, path + ".token_logprobs[]");

@@ -9,9 +9,9 @@ namespace forge::testing {
 
 struct SchemaOptions {
   int n_choices = 1;
-  bool logprobs = false;     // choices carry logprobs objects (else null)
-  bool usage = true;         // non-streamed: always; chunks: "usage": null present when include_usage
-  bool token_ids = false;    // the return_tokens extension
+  bool logprobs = false;   // choices carry logprobs objects (else null)
+  bool usage = true;       // non-streamed: always; chunks: "usage": null present when include_usage
+  bool token_ids = false;  // the return_tokens extension
 };
 
 void check_chat_completion(const nlohmann::json& j, const SchemaOptions& o = {});

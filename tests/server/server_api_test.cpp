@@ -82,15 +82,16 @@ TEST_F(ServerApi, GreedyCompletionMatchesReference) {
 
 TEST_F(ServerApi, PromptAsTokenIdsEqualsText) {
   const json c = reference()["cases"][1];
-  auto r = http_post(port(), "/v1/completions",
-                     json{{"prompt", c["prompt_tokens"]}, {"max_tokens", 16}, {"temperature", 0}, {"return_tokens", true}});
+  auto r =
+      http_post(port(), "/v1/completions",
+                json{{"prompt", c["prompt_tokens"]}, {"max_tokens", 16}, {"temperature", 0}, {"return_tokens", true}});
   ASSERT_EQ(r.status, 200) << r.body;
   const json want(c["generated_tokens"].begin(), c["generated_tokens"].begin() + 16);
   EXPECT_EQ(r.json["choices"][0]["token_ids"], want);
   // The one-element list forms OpenAI also accepts.
-  auto nested = http_post(port(), "/v1/completions",
-                          json{{"prompt", json::array({c["prompt"]})}, {"max_tokens", 16}, {"temperature", 0},
-                               {"return_tokens", true}});
+  auto nested = http_post(
+      port(), "/v1/completions",
+      json{{"prompt", json::array({c["prompt"]})}, {"max_tokens", 16}, {"temperature", 0}, {"return_tokens", true}});
   EXPECT_EQ(nested.json["choices"][0]["token_ids"], want);
 }
 
@@ -175,7 +176,10 @@ TEST_F(ServerApi, StopStringsEndGeneration) {
   EXPECT_EQ(r.json["choices"][0]["text"], ", there was a little girl named ");
   EXPECT_EQ(r.json["choices"][0]["finish_reason"], "stop");
   // A list; the earliest match wins; streamed text stops at the same place.
-  json req = {{"prompt", "Once upon a time"}, {"max_tokens", 64}, {"temperature", 0}, {"stop", {"park", "little"}},
+  json req = {{"prompt", "Once upon a time"},
+              {"max_tokens", 64},
+              {"temperature", 0},
+              {"stop", {"park", "little"}},
               {"stream", true}};
   auto s = http_stream(port(), "/v1/completions", req);
   std::string text;
@@ -185,16 +189,22 @@ TEST_F(ServerApi, StopStringsEndGeneration) {
 }
 
 TEST_F(ServerApi, MaxTokensAndContextCap) {
-  auto r = http_post(port(), "/v1/completions", json{{"prompt", "The little dog"}, {"max_tokens", 5}, {"temperature", 0}});
+  auto r =
+      http_post(port(), "/v1/completions", json{{"prompt", "The little dog"}, {"max_tokens", 5}, {"temperature", 0}});
   EXPECT_EQ(r.json["usage"]["completion_tokens"], 5);
   EXPECT_EQ(r.json["choices"][0]["finish_reason"], "length");
   auto mct = http_post(port(), "/v1/chat/completions",
-                       json{{"messages", {{{"role", "user"}, {"content", "Hi"}}}}, {"max_completion_tokens", 3},
-                            {"temperature", 0}, {"logit_bias", {{"2", -100}}}});  // 2 = EOS: never stop early
+                       json{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
+                            {"max_completion_tokens", 3},
+                            {"temperature", 0},
+                            {"logit_bias", {{"2", -100}}}});  // 2 = EOS: never stop early
   EXPECT_EQ(mct.json["usage"]["completion_tokens"], 3);
   // A huge max_tokens is capped by the context (512 for stories260K): prompt + generated fits it.
   auto big = http_post(port(), "/v1/completions",
-                       json{{"prompt", "The little dog"}, {"max_tokens", 2000000000}, {"temperature", 1.5}, {"seed", 3},
+                       json{{"prompt", "The little dog"},
+                            {"max_tokens", 2000000000},
+                            {"temperature", 1.5},
+                            {"seed", 3},
                             {"logit_bias", {{"2", -100}}}});
   ASSERT_EQ(big.status, 200) << big.body;
   EXPECT_EQ(big.json["usage"]["total_tokens"], 512);
@@ -217,7 +227,8 @@ TEST_F(ServerApi, SeedReproducible) {
   ASSERT_EQ(n1.status, 200) << n1.body;
   testing::check_text_completion(n1.json, {.n_choices = 3});
   EXPECT_EQ(n1.json["choices"], n2.json["choices"]);
-  EXPECT_EQ(n1.json["choices"][0]["text"], a.get<std::string>().substr(0, n1.json["choices"][0]["text"].get<std::string>().size()));
+  EXPECT_EQ(n1.json["choices"][0]["text"],
+            a.get<std::string>().substr(0, n1.json["choices"][0]["text"].get<std::string>().size()));
   EXPECT_NE(n1.json["choices"][0]["text"], n1.json["choices"][1]["text"]);
   EXPECT_EQ(n1.json["usage"]["completion_tokens"], 48);
 }
@@ -276,8 +287,10 @@ TEST_F(ServerApi, CompletionLogprobs) {
 TEST_F(ServerApi, StreamNeverSplitsUtf8) {
   // Non-ASCII text comes out of byte-fallback tokens, several per character:
   // streamed chunks must each hold whole characters, adding up to the plain text.
-  json req = {{"prompt", "Lily said: \xC3\xA9t\xC3\xA9 \xE2\x98\x80 \xF0\x9F\x90\xB6"}, {"max_tokens", 60},
-              {"temperature", 1.2}, {"seed", 11}};
+  json req = {{"prompt", "Lily said: \xC3\xA9t\xC3\xA9 \xE2\x98\x80 \xF0\x9F\x90\xB6"},
+              {"max_tokens", 60},
+              {"temperature", 1.2},
+              {"seed", 11}};
   // Push the model towards byte tokens (id = 3 + byte in its vocabulary): the bytes of U+2600 and U+65E5,
   // with the truncating filters off so that the bias decides.
   json bias = {{"2", -100}};
@@ -314,22 +327,24 @@ TEST_F(ServerApi, TokenizeDetokenize) {
 
 TEST_F(ServerApi, ChatReusesCachedPrefix) {
   json msgs = {{{"role", "user"}, {"content", "Once upon a time there was a dog"}}};
-  auto first = http_post(port(), "/v1/chat/completions", json{{"messages", msgs}, {"max_tokens", 12}, {"temperature", 0}});
+  auto first =
+      http_post(port(), "/v1/chat/completions", json{{"messages", msgs}, {"max_tokens", 12}, {"temperature", 0}});
   ASSERT_EQ(first.status, 200) << first.body;
   const int first_prompt = first.json["usage"]["prompt_tokens"];
   // Another conversation in between must not evict it (two slots: it takes the other one).
   http_post(port(), "/v1/completions", json{{"prompt", "Sam had a red ball"}, {"max_tokens", 4}});
   msgs.push_back({{"role", "assistant"}, {"content", first.json["choices"][0]["message"]["content"]}});
   msgs.push_back({{"role", "user"}, {"content", "And then?"}});
-  auto second = http_post(port(), "/v1/chat/completions", json{{"messages", msgs}, {"max_tokens", 8}, {"temperature", 0}});
+  auto second =
+      http_post(port(), "/v1/chat/completions", json{{"messages", msgs}, {"max_tokens", 8}, {"temperature", 0}});
   ASSERT_EQ(second.status, 200) << second.body;
   EXPECT_GE(second.json["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), first_prompt);
   EXPECT_GT(second.json["usage"]["prompt_tokens"].get<int>(), first_prompt);
 }
 
 TEST_F(ServerApi, MetricsCountWork) {
-  http_post(port(), "/v1/completions", json{{"prompt", "One day"}, {"max_tokens", 7}, {"temperature", 0},
-                                             {"logit_bias", {{"2", -100}}}});
+  http_post(port(), "/v1/completions",
+            json{{"prompt", "One day"}, {"max_tokens", 7}, {"temperature", 0}, {"logit_bias", {{"2", -100}}}});
   auto m = http_get(port(), "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.headers.find("Content-Type")->second.find("text/plain"), std::string::npos);

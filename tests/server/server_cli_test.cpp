@@ -20,7 +20,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string forge_bin() { return FORGE_BIN; }
+std::string forge_bin() {
+  return FORGE_BIN;
+}
 
 // A running `forge serve`, its stderr read by a thread.
 class ServeProcess {
@@ -121,8 +123,9 @@ TEST(ServeCli, GreedyOverHttpEqualsForgeRun) {
   for (const char* prompt : {"Once upon a time", "Sam had a red ball"}) {
     const json run = json::parse(run_capture(forge_bin() + " run -m " + testing::kStoriesPath + " -p '" + prompt +
                                              "' --greedy -n 48 --json -t 1 2>/dev/null"));
-    auto r = testing::http_post(port, "/v1/completions",
-                                json{{"prompt", prompt}, {"max_tokens", 48}, {"temperature", 0}, {"return_tokens", true}});
+    auto r =
+        testing::http_post(port, "/v1/completions",
+                           json{{"prompt", prompt}, {"max_tokens", 48}, {"temperature", 0}, {"return_tokens", true}});
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.json["choices"][0]["token_ids"], run["tokens"]) << prompt;
     EXPECT_EQ(r.json["choices"][0]["text"], run["text"]) << prompt;
@@ -138,8 +141,9 @@ TEST(ServeCli, SigintDuringAStreamExitsCleanly) {
   const int port = s.port();
   ASSERT_GT(port, 0) << s.err();
   std::thread client([&] {
-    testing::http_stream(port, "/v1/completions",
-                         json{{"prompt", "Once"}, {"max_tokens", 2000}, {"stream", true}, {"logit_bias", {{"2", -100}}}});
+    testing::http_stream(
+        port, "/v1/completions",
+        json{{"prompt", "Once"}, {"max_tokens", 2000}, {"stream", true}, {"logit_bias", {{"2", -100}}}});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(s.stop(SIGINT), 0) << s.err();

@@ -57,7 +57,8 @@ TEST(ServerConcurrency, BatchedGreedyMatchesReference) {
   }
   auto m = http_get(s.port(), "/metrics");
   // Fewer steps than tokens: several slots advanced in one decode_batch call.
-  EXPECT_LT(testing::metric(m.body, "forge_decode_steps_total"), testing::metric(m.body, "forge_generated_tokens_total") * 0.7);
+  EXPECT_LT(testing::metric(m.body, "forge_decode_steps_total"),
+            testing::metric(m.body, "forge_generated_tokens_total") * 0.7);
 }
 
 TEST(ServerConcurrency, FullQueueAnswers503WithRetryAfter) {
@@ -65,7 +66,8 @@ TEST(ServerConcurrency, FullQueueAnswers503WithRetryAfter) {
   o.parallel = 1;
   o.queue = 1;
   testing::TestServer s(testing::stories_model(), o, 1, /*delay_ms=*/20);
-  const json slow = {{"prompt", "Once upon a time"}, {"max_tokens", 30}, {"temperature", 0}, {"logit_bias", {{"2", -100}}}};
+  const json slow = {
+      {"prompt", "Once upon a time"}, {"max_tokens", 30}, {"temperature", 0}, {"logit_bias", {{"2", -100}}}};
   auto a = std::async(std::launch::async, [&] { return http_post(s.port(), "/v1/completions", slow); });
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // a runs
   auto b = std::async(std::launch::async, [&] { return http_post(s.port(), "/v1/completions", slow); });
@@ -89,7 +91,10 @@ TEST(ServerConcurrency, StreamDisconnectFreesTheSlotAtOnce) {
   server::ServerOptions o;
   o.parallel = 1;
   testing::TestServer s(testing::stories_model(), o, 1, /*delay_ms=*/10);
-  const json req = {{"prompt", "Once upon a time"}, {"max_tokens", 400}, {"temperature", 0}, {"stream", true},
+  const json req = {{"prompt", "Once upon a time"},
+                    {"max_tokens", 400},
+                    {"temperature", 0},
+                    {"stream", true},
                     {"logit_bias", {{"2", -100}}}};
   auto t0 = Clock::now();
   auto r = http_stream(s.port(), "/v1/completions", req, /*abort_after=*/3);
@@ -110,9 +115,9 @@ TEST(ServerConcurrency, NonStreamedDisconnectFreesTheSlot) {
   o.parallel = 1;
   testing::TestServer s(testing::stories_model(), o, 1, /*delay_ms=*/10);
   // The generation would take 4 s; the client leaves after 0.3 s.
-  testing::post_and_hang_up(s.port(), "/v1/completions",
-                            json{{"prompt", "Once upon a time"}, {"max_tokens", 400}, {"logit_bias", {{"2", -100}}}}.dump(),
-                            300);
+  testing::post_and_hang_up(
+      s.port(), "/v1/completions",
+      json{{"prompt", "Once upon a time"}, {"max_tokens", 400}, {"logit_bias", {{"2", -100}}}}.dump(), 300);
   // The heartbeat write fails within about a second of the client leaving.
   EXPECT_TRUE(wait_idle(s.port(), std::chrono::milliseconds(2500)));
   EXPECT_LT(testing::metric(http_get(s.port(), "/metrics").body, "forge_generated_tokens_total"), 350);
@@ -123,7 +128,8 @@ TEST(ServerConcurrency, QueuedRequestOfAGoneClientIsDropped) {
   o.parallel = 1;
   o.queue = 4;
   testing::TestServer s(testing::stories_model(), o, 1, /*delay_ms=*/10);
-  const json req = {{"prompt", "Once upon a time"}, {"max_tokens", 60}, {"stream", true}, {"logit_bias", {{"2", -100}}}};
+  const json req = {
+      {"prompt", "Once upon a time"}, {"max_tokens", 60}, {"stream", true}, {"logit_bias", {{"2", -100}}}};
   auto a = std::async(std::launch::async, [&] { return http_stream(s.port(), "/v1/completions", req); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   // This one waits in the queue and its client closes after the first heartbeat.
@@ -142,7 +148,8 @@ TEST(ServerConcurrency, ShutdownCancelsInFlightStreams) {
   o.shutdown_grace_s = 0;
   auto s = std::make_unique<testing::TestServer>(testing::stories_model(), o, 1, /*delay_ms=*/10);
   const int port = s->port();
-  const json req = {{"prompt", "Once upon a time"}, {"max_tokens", 400}, {"stream", true}, {"logit_bias", {{"2", -100}}}};
+  const json req = {
+      {"prompt", "Once upon a time"}, {"max_tokens", 400}, {"stream", true}, {"logit_bias", {{"2", -100}}}};
   auto a = std::async(std::launch::async, [&] { return http_stream(port, "/v1/completions", req); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const auto t0 = Clock::now();
@@ -164,7 +171,8 @@ TEST(ServerConcurrency, ShutdownLetsShortRequestsFinish) {
   o.parallel = 1;
   o.shutdown_grace_s = 5;
   testing::TestServer s(testing::stories_model(), o, 1, /*delay_ms=*/10);
-  const json req = {{"prompt", "Once upon a time"}, {"max_tokens", 30}, {"stream", true}, {"logit_bias", {{"2", -100}}}};
+  const json req = {
+      {"prompt", "Once upon a time"}, {"max_tokens", 30}, {"stream", true}, {"logit_bias", {{"2", -100}}}};
   auto a = std::async(std::launch::async, [&] { return http_stream(s.port(), "/v1/completions", req); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   s.server().shutdown();

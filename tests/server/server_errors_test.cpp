@@ -41,7 +41,8 @@ class ServerErrors : public ::testing::Test {
     }
   }
   static void still_serves() {
-    auto r = http_post(port(), "/v1/completions", json{{"prompt", "Once upon a time"}, {"max_tokens", 4}, {"temperature", 0}});
+    auto r = http_post(port(), "/v1/completions",
+                       json{{"prompt", "Once upon a time"}, {"max_tokens", 4}, {"temperature", 0}});
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(http_get(port(), "/health").status, 200);
   }
@@ -97,7 +98,8 @@ TEST_F(ServerErrors, WrongTypes) {
   expect_error(kChat, with(kMessages, "messages", json::array({{{"content", "x"}}})), 400, "role", "messages[0].role");
   expect_error(kChat, with(kMessages, "messages", json::array({{{"role", "user"}, {"content", 5}}})), 400,
                "string or a list", "messages[0].content");
-  expect_error(kChat, with(kMessages, "messages", json::array({{{"role", "user"}, {"content", {{{"type", "image_url"}}}}}})),
+  expect_error(kChat,
+               with(kMessages, "messages", json::array({{{"role", "user"}, {"content", {{{"type", "image_url"}}}}}})),
                400, "only text", "messages[0].content");
   expect_error(kChat, with(kMessages, "logprobs", 3), 400, "true or false", "logprobs");
   expect_error(kChat, with(kMessages, "top_logprobs", 3), 400, "needs 'logprobs'", "top_logprobs");
@@ -123,8 +125,9 @@ TEST_F(ServerErrors, NumbersOutOfRange) {
   expect_error(kComp, with(kPrompt, "logprobs", 99), 400, "between 0 and 20", "logprobs");
   expect_error(kComp, with(kPrompt, "logit_bias", {{"5", 500}}), 400, "between -100 and 100", "logit_bias");
   expect_error(kComp, with(kPrompt, "stop", ""), 400, "must not be empty", "stop");
-  expect_error(kComp, with(kPrompt, "stop", json::array({"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m",
-                                                          "n", "o", "p", "q"})),
+  expect_error(kComp,
+               with(kPrompt, "stop",
+                    json::array({"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q"})),
                400, "at most 16", "stop");
   still_serves();
 }
@@ -186,8 +189,8 @@ TEST(ServerAuth, BearerKeyRequiredExceptHealth) {
   testing::check_error(none.json);
   EXPECT_EQ(none.json["error"]["code"], "invalid_api_key");
   EXPECT_NE(none.json["error"]["message"].get<std::string>().find("missing API key"), std::string::npos);
-  for (const char* bad : {"Bearer s3cret-ke", "Bearer s3cret-keyX", "Bearer S3CRET-KEY", "s3cret-key",
-                                 "Basic czNjcmV0LWtleQ=="}) {
+  for (const char* bad :
+       {"Bearer s3cret-ke", "Bearer s3cret-keyX", "Bearer S3CRET-KEY", "s3cret-key", "Basic czNjcmV0LWtleQ=="}) {
     auto r = http_post(s.port(), kComp, body, {{"Authorization", bad}});
     EXPECT_EQ(r.status, 401) << bad;
   }

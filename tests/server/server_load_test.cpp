@@ -4,6 +4,7 @@
 // the end, memory back near its idle size. Then aggregate generation speed
 // at 1, 2, 4 and 8 concurrent streams (printed; recorded in docs/server.md).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,8 +13,6 @@
 #include <fstream>
 #include <random>
 #include <thread>
-
-#include <unistd.h>
 
 #include "openai_schema.h"
 #include "server_test_support.h"
@@ -68,7 +67,8 @@ testing::TestServer* ServerLoad::server_ = nullptr;
 TEST_F(ServerLoad, EightClientsTwoHundredRequestsWithDisconnects) {
   const int port = server_->port();
   // Warm up every slot so that the idle size includes the caches and buffers a busy server keeps.
-  for (int i = 0; i < 8; ++i) testing::http_post(port, "/v1/completions", json{{"prompt", kPrompts[i % 5]}, {"max_tokens", 8}});
+  for (int i = 0; i < 8; ++i)
+    testing::http_post(port, "/v1/completions", json{{"prompt", kPrompts[i % 5]}, {"max_tokens", 8}});
   const long idle_kb = rss_kb();
 
   constexpr int kRequests = 200, kClients = 8;
@@ -145,9 +145,9 @@ TEST_F(ServerLoad, EightClientsTwoHundredRequestsWithDisconnects) {
 }
 
 struct Speed {
-  double http_tps = 0;      // tokens the clients received per second of wall time
-  double model_tps = 0;     // tokens per second spent inside decode steps
-  double per_step = 0;      // tokens each decode step advanced, on average
+  double http_tps = 0;   // tokens the clients received per second of wall time
+  double model_tps = 0;  // tokens per second spent inside decode steps
+  double per_step = 0;   // tokens each decode step advanced, on average
 };
 
 // `streams` clients streaming at once, 2 requests of 64 tokens each.
@@ -160,8 +160,13 @@ Speed throughput(int port, int streams) {
   for (int c = 0; c < streams; ++c) {
     clients.emplace_back([&, c] {
       for (int i = 0; i < kPerClient; ++i) {
-        json req = {{"prompt", kPrompts[(c + i) % 5]}, {"max_tokens", kTokens}, {"temperature", 0.8}, {"seed", c * 10 + i},
-                    {"logit_bias", {{"2", -100}}}, {"stream", true}, {"stream_options", {{"include_usage", true}}}};
+        json req = {{"prompt", kPrompts[(c + i) % 5]},
+                    {"max_tokens", kTokens},
+                    {"temperature", 0.8},
+                    {"seed", c * 10 + i},
+                    {"logit_bias", {{"2", -100}}},
+                    {"stream", true},
+                    {"stream_options", {{"include_usage", true}}}};
         auto r = testing::http_stream(port, "/v1/completions", req);
         if (r.done && !r.chunks.empty()) tokens += r.chunks.back()["usage"]["completion_tokens"].get<long>();
       }
@@ -186,8 +191,10 @@ void report_speeds(const char* model, int port, double min_gain) {
   const int counts[4] = {1, 2, 4, 8};
   for (int i = 0; i < 4; ++i) {
     sp[i] = throughput(port, counts[i]);
-    std::printf("%s, %d concurrent stream%s: %.0f tokens/s received over HTTP; in decode steps %.0f tokens/s, %.2f tokens/step\n",
-                model, counts[i], counts[i] == 1 ? " " : "s", sp[i].http_tps, sp[i].model_tps, sp[i].per_step);
+    std::printf(
+        "%s, %d concurrent stream%s: %.0f tokens/s received over HTTP; in decode steps %.0f tokens/s, %.2f "
+        "tokens/step\n",
+        model, counts[i], counts[i] == 1 ? " " : "s", sp[i].http_tps, sp[i].model_tps, sp[i].per_step);
   }
   // Continuous batching: concurrent streams share decode steps...
   EXPECT_GT(sp[3].per_step, 4.0);
@@ -199,10 +206,13 @@ void report_speeds(const char* model, int port, double min_gain) {
 
 // stories260K is so small (1 MB, in cache) that a step costs about the same
 // per token at any batch size, and HTTP is most of the cost: speeds are printed, not compared.
-TEST_F(ServerLoad, AggregateSpeedStories260K) { report_speeds("stories260K", server_->port(), 0); }
+TEST_F(ServerLoad, AggregateSpeedStories260K) {
+  report_speeds("stories260K", server_->port(), 0);
+}
 
 TEST(ServerLoadWide, AggregateSpeedGrowsWithConcurrentStreams) {
-  const std::string path = std::filesystem::temp_directory_path() / ("forge-wide-" + std::to_string(::getpid()) + ".gguf");
+  const std::string path =
+      std::filesystem::temp_directory_path() / ("forge-wide-" + std::to_string(::getpid()) + ".gguf");
   testing::write_wide_model(path);
   {
     server::ServerOptions o;

@@ -7,12 +7,12 @@
 
 #include <chrono>
 #include <cstring>
-#include <random>
 #include <filesystem>
-#include <thread>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "format/gguf_writer.h"
 #include "runtime/server/interpreter_model.h"
@@ -210,8 +210,10 @@ void post_and_hang_up(int port, const std::string& path, const std::string& body
     ::close(fd);
     throw std::runtime_error("connect failed");
   }
-  const std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string req = "POST " + path +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                          "Content-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
   const ssize_t sent = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   (void)sent;
   std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));

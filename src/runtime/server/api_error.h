@@ -10,9 +10,11 @@ namespace forge::server {
 
 class ApiError : public std::runtime_error {
  public:
-  ApiError(int status, std::string message, std::string param = "", std::string code = "",
-           std::string type = "")
-      : std::runtime_error(message), status_(status), param_(std::move(param)), code_(std::move(code)),
+  ApiError(int status, std::string message, std::string param = "", std::string code = "", std::string type = "")
+      : std::runtime_error(message),
+        status_(status),
+        param_(std::move(param)),
+        code_(std::move(code)),
         type_(type.empty() ? default_type(status) : std::move(type)) {}
 
   int status() const { return status_; }

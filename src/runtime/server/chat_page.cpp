@@ -207,6 +207,8 @@ fetch("/v1/models", { headers: headers() }).then((r) => r.json())
 )HTML";
 }  // namespace
 
-std::string_view chat_page_html() { return kPage; }
+std::string_view chat_page_html() {
+  return kPage;
+}
 
 }  // namespace forge::server

@@ -52,7 +52,8 @@ std::optional<int64_t> get_int(const Json& body, const char* name, int64_t lo, i
   }
   if (it->is_number_float()) {
     const double d = it->get<double>();
-    if (std::floor(d) != d) throw bad_field(name, std::string("'") + name + "' must be an integer (got " + fmt_number(d) + ")");
+    if (std::floor(d) != d)
+      throw bad_field(name, std::string("'") + name + "' must be an integer (got " + fmt_number(d) + ")");
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) throw out_of_range(fmt_number(d));
     return static_cast<int64_t>(d);
   }
@@ -93,8 +94,10 @@ std::string message_content(const Json& m, size_t i) {
   if (!it->is_array()) throw bad_field(param, "'" + param + "' must be a string or a list of text parts");
   std::string text;
   for (const Json& part : *it) {
-    if (!part.is_object() || part.value("type", Json()) != "text" || !part.contains("text") || !part["text"].is_string()) {
-      throw bad_field(param, "'" + param + "' parts must be {\"type\": \"text\", \"text\": string} (only text is supported)");
+    if (!part.is_object() || part.value("type", Json()) != "text" || !part.contains("text") ||
+        !part["text"].is_string()) {
+      throw bad_field(param,
+                      "'" + param + "' parts must be {\"type\": \"text\", \"text\": string} (only text is supported)");
     }
     text += part["text"].get<std::string>();
   }
@@ -111,11 +114,12 @@ Json parse_messages(const Json& body) {
     const std::string param = "messages[" + std::to_string(i) + "]";
     if (!m.is_object()) throw bad_field(param, "'" + param + "' must be an object");
     auto role = m.find("role");
-    if (role == m.end() || !role->is_string()) throw bad_field(param + ".role", "'" + param + ".role' must be a string");
+    if (role == m.end() || !role->is_string())
+      throw bad_field(param + ".role", "'" + param + ".role' must be a string");
     const std::string r = role->get<std::string>();
     if (r != "system" && r != "user" && r != "assistant" && r != "developer" && r != "tool") {
-      throw bad_field(param + ".role", "'" + param + ".role' must be system, developer, user, assistant or tool (got '" +
-                                           r + "')");
+      throw bad_field(param + ".role",
+                      "'" + param + ".role' must be system, developer, user, assistant or tool (got '" + r + "')");
     }
     // Templates know "system"; OpenAI's newer "developer" is the same role.
     out.push_back({{"role", r == "developer" ? "system" : r}, {"content", message_content(m, i)}});

@@ -48,7 +48,9 @@ void send_error(httplib::Response& res, const ApiError& e) {
   res.set_content(dump(e.body()), "application/json");
 }
 
-void send_json(httplib::Response& res, const Json& j) { res.set_content(dump(j), "application/json"); }
+void send_json(httplib::Response& res, const Json& j) {
+  res.set_content(dump(j), "application/json");
+}
 
 OrderedJson parse_body(const httplib::Request& req) {
   if (req.body.empty()) throw ApiError(400, "the request body is empty (expected a JSON object)");
@@ -103,7 +105,8 @@ struct RequestState {
       if (!c.error.empty()) return ApiError(500, "generation failed: " + c.error, "", "generation_failed");
     }
     for (const ChoiceState& c : choices) {
-      if (c.cancelled) return ApiError(503, "the server is shutting down; the generation was cancelled", "", "shutdown");
+      if (c.cancelled)
+        return ApiError(503, "the server is shutting down; the generation was cancelled", "", "shutdown");
     }
     return std::nullopt;
   }
@@ -137,8 +140,8 @@ struct Server::Impl {
 
   // Runs a handler, turning ApiError and any other exception into OpenAI errors.
   template <typename F>
-  httplib::Server::Handler wrap(F f) {
-    return [this, f](const httplib::Request& req, httplib::Response& res) {
+  static httplib::Server::Handler wrap(F f) {
+    return [f](const httplib::Request& req, httplib::Response& res) {
       try {
         f(req, res);
       } catch (const ApiError& e) {
@@ -245,27 +248,28 @@ void Server::Impl::routes() {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     res.set_header("WWW-Authenticate", "Bearer");
-    send_error(res, ApiError(401,
-                             auth.empty() ? "missing API key: send 'Authorization: Bearer <key>'" : "invalid API key",
-                             "", "invalid_api_key"));
+    send_error(
+        res, ApiError(401, auth.empty() ? "missing API key: send 'Authorization: Bearer <key>'" : "invalid API key", "",
+                      "invalid_api_key"));
     return httplib::Server::HandlerResponse::Handled;
   });
   // Errors httplib raises itself (no route, body too large, bad request line) in OpenAI's shape.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
-                                                                      httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours already
-    if (res.status == 404) {
-      send_error(res, ApiError(404, "no such endpoint: " + req.method + " " + req.path, "", "unknown_url"));
-    } else if (res.status == 405) {
-      send_error(res, ApiError(405, "method " + req.method + " not allowed on " + req.path));
-    } else if (res.status == 413) {
-      send_error(res, ApiError(413, "the request body is larger than " + std::to_string(opts().max_body_bytes) +
-                                        " bytes", "", "body_too_large"));
-    } else {
-      send_error(res, ApiError(res.status, "bad HTTP request (status " + std::to_string(res.status) + ")"));
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours already
+        if (res.status == 404) {
+          send_error(res, ApiError(404, "no such endpoint: " + req.method + " " + req.path, "", "unknown_url"));
+        } else if (res.status == 405) {
+          send_error(res, ApiError(405, "method " + req.method + " not allowed on " + req.path));
+        } else if (res.status == 413) {
+          send_error(
+              res, ApiError(413, "the request body is larger than " + std::to_string(opts().max_body_bytes) + " bytes",
+                            "", "body_too_large"));
+        } else {
+          send_error(res, ApiError(res.status, "bad HTTP request (status " + std::to_string(res.status) + ")"));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown";
     try {
@@ -276,7 +280,8 @@ void Server::Impl::routes() {
     }
     send_error(res, ApiError(500, "internal error: " + what));
   });
-  http.set_logger([this](const httplib::Request&, const httplib::Response& res) { metrics.response_status(res.status); });
+  http.set_logger(
+      [this](const httplib::Request&, const httplib::Response& res) { metrics.response_status(res.status); });
 
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(chat_page_html()), "text/html; charset=utf-8");
@@ -311,8 +316,9 @@ void Server::Impl::routes() {
   http.Get(R"(/v1/models/(.+))", wrap([this, model_json](const httplib::Request& req, httplib::Response& res) {
              check_ready();
              if (req.matches[1] != model.id) {
-               throw ApiError(404, "no model named '" + std::string(req.matches[1]) + "' (this server has '" + model.id +
-                                       "')", "model", "model_not_found");
+               throw ApiError(
+                   404, "no model named '" + std::string(req.matches[1]) + "' (this server has '" + model.id + "')",
+                   "model", "model_not_found");
              }
              send_json(res, model_json());
            }));
@@ -419,11 +425,14 @@ void Server::Impl::answer_plain(httplib::Response& res, const std::shared_ptr<Re
   const bool with_logprobs = st->req.top_logprobs >= 0;
   auto body = [st, with_logprobs]() -> std::pair<int, std::string> {
     if (auto err = st->failure()) return {err->status(), dump(err->body())};
-    return {200, dump(completion_json(st->meta, [&] {
-                   std::vector<ChoiceResult> r;
-                   for (const ChoiceState& c : st->choices) r.push_back(c.result);
-                   return r;
-                 }(), st->usage, *st->tok, with_logprobs, st->req.return_tokens))};
+    return {200, dump(completion_json(
+                     st->meta,
+                     [&] {
+                       std::vector<ChoiceResult> r;
+                       for (const ChoiceState& c : st->choices) r.push_back(c.result);
+                       return r;
+                     }(),
+                     st->usage, *st->tok, with_logprobs, st->req.return_tokens))};
   };
   const auto deadline = Clock::now() + kPlainWait;
   while (!st->done() && Clock::now() < deadline) {
@@ -482,7 +491,8 @@ void Server::Impl::answer_stream(httplib::Response& res, const std::shared_ptr<R
           st->started = true;
           if (cr.kind == ApiKind::kChat) {
             for (int i = 0; i < cr.n; ++i) {
-              if (!send(dump(chunk_json(st->meta, i, "", true, std::nullopt, nullptr, usage_null, nullptr)))) return false;
+              if (!send(dump(chunk_json(st->meta, i, "", true, std::nullopt, nullptr, usage_null, nullptr))))
+                return false;
             }
           }
         }

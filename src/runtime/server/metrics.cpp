@@ -30,16 +30,26 @@ void value(std::string& out, const std::string& name, double v) {
 
 const char* endpoint_name(Endpoint e) {
   switch (e) {
-    case Endpoint::kChat: return "chat_completions";
-    case Endpoint::kCompletions: return "completions";
-    case Endpoint::kModels: return "models";
-    case Endpoint::kHealth: return "health";
-    case Endpoint::kTokenize: return "tokenize";
-    case Endpoint::kDetokenize: return "detokenize";
-    case Endpoint::kMetrics: return "metrics";
-    case Endpoint::kPage: return "page";
-    case Endpoint::kOther: return "other";
-    case Endpoint::kCount: break;
+    case Endpoint::kChat:
+      return "chat_completions";
+    case Endpoint::kCompletions:
+      return "completions";
+    case Endpoint::kModels:
+      return "models";
+    case Endpoint::kHealth:
+      return "health";
+    case Endpoint::kTokenize:
+      return "tokenize";
+    case Endpoint::kDetokenize:
+      return "detokenize";
+    case Endpoint::kMetrics:
+      return "metrics";
+    case Endpoint::kPage:
+      return "page";
+    case Endpoint::kOther:
+      return "other";
+    case Endpoint::kCount:
+      break;
   }
   return "other";
 }
@@ -100,7 +110,8 @@ std::string Metrics::render(const SlotGauges& g) const {
   value(out, "forge_decode_steps_total", static_cast<double>(decode_steps_.load()));
   line(out, "forge_decode_seconds_total", "counter", "Time spent in batched decode steps.");
   value(out, "forge_decode_seconds_total", static_cast<double>(decode_micros_.load()) / 1e6);
-  line(out, "forge_requests_cancelled_total", "counter", "Generations stopped because the client went away or on shutdown.");
+  line(out, "forge_requests_cancelled_total", "counter",
+       "Generations stopped because the client went away or on shutdown.");
   value(out, "forge_requests_cancelled_total", static_cast<double>(cancelled_.load()));
   line(out, "forge_requests_rejected_total", "counter", "Requests refused with 503 because the queue was full.");
   value(out, "forge_requests_rejected_total", static_cast<double>(rejected_full_.load()));

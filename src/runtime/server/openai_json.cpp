@@ -30,7 +30,9 @@ const char* openai_finish_reason(runtime::FinishReason r) {
 namespace {
 
 // OpenAI reports a token that cannot be chosen with -9999, not -infinity (not JSON).
-double finite_logprob(float lp) { return std::isfinite(lp) ? static_cast<double>(lp) : -9999.0; }
+double finite_logprob(float lp) {
+  return std::isfinite(lp) ? static_cast<double>(lp) : -9999.0;
+}
 
 Json bytes_of(const std::string& s) {
   Json b = Json::array();
@@ -137,6 +139,8 @@ Json usage_chunk_json(const ResponseMeta& meta, const Usage& usage) {
           {"usage", usage_json(usage)}};
 }
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 }  // namespace forge::server

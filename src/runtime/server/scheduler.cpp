@@ -20,7 +20,9 @@ Scheduler::Scheduler(model::Forward& fwd, const Tokenizer& tok, int queue_limit,
   thread_ = std::thread([this] { loop(); });
 }
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler() {
+  stop();
+}
 
 bool Scheduler::submit(std::vector<GenJob> jobs) {
   {

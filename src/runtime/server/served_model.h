@@ -20,7 +20,7 @@ struct ServedModel {
   // Keeps whatever the members below point into alive (a LoadedModel);
   // declared first so that it goes last.
   std::shared_ptr<const void> owner;
-  std::string id;                          // the name /v1/models reports
+  std::string id;                           // the name /v1/models reports
   std::shared_ptr<model::Forward> forward;  // max_sequences() is the number of slots
   const Tokenizer* tokenizer = nullptr;
   // The prompt tokens of a conversation ([{"role","content"}...]) with the
