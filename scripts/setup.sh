@@ -42,6 +42,9 @@ else
   echo "setup: npm packages present"
 fi
 
+# arm64 builds of pcre2/utf8proc/zlib for `forge compile --cpu aarch64` (unpacked, nothing installed)
+tests/aarch64/unpack_arm64_deps.sh /opt/forge-aarch64-deps
+
 JOBS="${FORGE_JOBS:-2}"
 
 # Main build: GCC, Release.

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "codegen/cpu/runtime/bundle.h"
 #include "cli/model_options.h"
 #include "codegen/cpu/cpu_codegen.h"
 #include "codegen/cpu/weights_export.h"
@@ -32,7 +33,7 @@ void add_compile_command(CLI::App& app, int& exit_code) {
     std::string model, tokenizer, out, target = "cpu", prompt;
     codegen::cpu::CpuOptions cpu;
     std::string cuda_arch = "90";
-    bool emit_only = false, no_weights = false, run = false;
+    bool emit_only = false, no_weights = false, run = false, embed_weights = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("compile", "Compile a model into a program specialized for it");
@@ -60,6 +61,8 @@ void add_compile_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--opt", o->cpu.opt_level, "Optimization flag for the generated code")->capture_default_str();
   cmd->add_flag("--emit-only", o->emit_only, "Write the project and weights, do not build");
   cmd->add_flag("--no-weights", o->no_weights, "Do not write weights.bin (see forge export-weights)");
+  cmd->add_flag("--embed-weights", o->embed_weights,
+                "Put the weights and tokenizer inside the program: one file is the whole deployment");
   cmd->add_flag("--run", o->run, "Build, then run the program on --prompt");
   cmd->add_option("-p,--prompt", o->prompt, "Prompt for --run");
   cmd->callback([o, &exit_code] {
@@ -68,6 +71,9 @@ void add_compile_command(CLI::App& app, int& exit_code) {
     }
     const bool cuda = o->target == "cuda";
     if (o->run && (o->emit_only || o->prompt.empty())) throw std::invalid_argument("--run needs --prompt and a build");
+    if (o->embed_weights && (o->emit_only || o->no_weights)) {
+      throw std::invalid_argument("--embed-weights needs a build and the weights (not --emit-only or --no-weights)");
+    }
     const auto t0 = std::chrono::steady_clock::now();
     runtime::LoadOptions lo;
     lo.model_path = o->model;
@@ -100,6 +106,12 @@ void add_compile_command(CLI::App& app, int& exit_code) {
       }
       std::fprintf(stderr, "forge compile: built %s/model in %.2f s (total %.2f s)\n", o->out.c_str(),
                    seconds_since(t1), seconds_since(t0));
+      if (o->embed_weights) {
+        const std::filesystem::path dir(o->out);
+        compiled::write_bundle((dir / "model").string(), (dir / "weights.bin").string(),
+                               (dir / "tokenizer.gguf").string(), (dir / "model").string());
+        std::fprintf(stderr, "forge compile: weights and tokenizer embedded in %s/model\n", o->out.c_str());
+      }
     }
     exit_code = 0;
     if (o->run) {

@@ -167,6 +167,30 @@ TEST(CompileCpu, ExportWeightsWritesWhatCompileWrote) {
   EXPECT_NE(bench.out.find("tok/s"), std::string::npos) << bench.out;
 }
 
+// --embed-weights: one file, run from an empty folder elsewhere, writes the
+// reference story. The bundle is made from the cached build of stories260K
+// by the same code `forge compile --embed-weights` runs.
+TEST(CompileCpu, EmbeddedWeightsRunFromAnotherFolder) {
+  const json ref = load_json(kData + "/models/stories260K/reference-greedy.json");
+  const fs::path dir = fs::path(FORGE_COMPILE_TEST_DIR) / "stories260K-embedded";
+  fs::remove_all(dir);
+  auto r = run_command(forge_bin() + " compile -m " + quote(kStories) + " -o " + quote(dir.string()) +
+                       " --max-context 96 --max-batch 16 -t 2 --opt -O1 --embed-weights");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path lone = fs::temp_directory_path() / "forge_embedded_test";
+  fs::remove_all(lone);
+  fs::create_directories(lone);
+  fs::copy_file(dir / "model", lone / "model");
+  fs::remove_all(dir);  // nothing of the project is left beside it
+  const auto& c = ref["cases"][0];
+  auto run = run_command("cd " + quote(lone.string()) + " && ./model -p " + quote(c["prompt"]) +
+                         " --greedy -n 64 --json -t 2");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(json::parse(run.out)["text"], c["generated_text"]);
+  EXPECT_EQ(std::distance(fs::directory_iterator(lone), fs::directory_iterator()), 1);
+  fs::remove_all(lone);
+}
+
 // A copy of stories260K's weights.bin with `edit` applied.
 fs::path edited_weights(const fs::path& dir, const std::string& name, const std::function<void(std::string&)>& edit) {
   std::ifstream in(dir / "weights.bin", std::ios::binary);
@@ -202,7 +226,7 @@ TEST(CompileCpu, BadInputIsAClearError) {
   expect_error(program(dir) + " --tokens 1,2,99999 --logits", "outside the vocabulary");
 
   expect_error(forge_bin() + " compile -m " + quote(kStories) + " -o /tmp/unused --target wasm", "not implemented yet");
-  expect_error(forge_bin() + " compile -m " + quote(kStories) + " -o /tmp/unused --cpu aarch64", "not implemented yet");
+  expect_error(forge_bin() + " compile -m " + quote(kStories) + " -o /tmp/unused --cpu sparc", "expected native");
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "cli/model_options.h"
+#include "codegen/cpu/runtime/bundle.h"
+#include "format/mapped_file.h"
 #include "format/gguf_file.h"
 #include "kernels/cpu/kernels.h"
 #include "nlohmann/json.hpp"
@@ -69,10 +71,15 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
     throw std::runtime_error("this program was compiled for AVX2 (x86-64-v3) and this CPU lacks it");
   }
 #endif
-  const std::string weights = o.weights.empty() ? self_dir() + "/weights.bin" : o.weights;
+  // A bundled program (forge compile --embed-weights) is its own weights and tokenizer.
+  const MappedFile self("/proc/self/exe");
+  const bool bundled = read_bundle_trailer(self.bytes()).has_value();
+  const std::string weights =
+      !o.weights.empty() ? o.weights : (bundled ? std::string("/proc/self/exe") : self_dir() + "/weights.bin");
   if (!fs::exists(weights)) throw std::runtime_error(weights + ": weights file not found");
   runtime::SamplingParams params = o.sampling.resolve();
   auto fwd = make_model(weights, o.threads >= 0 ? o.threads : info.default_threads);
+  const bool tokenizer_inside = o.tokenizer.empty() && bundled && o.weights.empty();
   const std::string tok_path =
       o.tokenizer.empty() ? (fs::path(weights).parent_path() / "tokenizer.gguf").string() : o.tokenizer;
 
@@ -87,7 +94,12 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
     return 0;
   }
 
-  const Tokenizer tok = load_tokenizer(tok_path);
+  const Tokenizer tok = [&] {
+    if (!tokenizer_inside) return load_tokenizer(tok_path);
+    const BundleTrailer t = *read_bundle_trailer(self.bytes());
+    return Tokenizer::from_gguf(
+        GgufFile::parse(self.bytes().subspan(t.tokenizer_offset, t.tokenizer_bytes), "embedded tokenizer"));
+  }();
   std::vector<int32_t> prompt;
   if (!o.token_ids.empty()) {
     prompt = parse_ids(o.token_ids);

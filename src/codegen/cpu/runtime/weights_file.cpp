@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "format/format_error.h"
+#include "codegen/cpu/runtime/bundle.h"
 #include "format/mapped_file.h"
 
 namespace forge::compiled {
@@ -39,7 +40,9 @@ WeightsFile WeightsFile::open(const std::string& path, uint64_t fingerprint, std
   } catch (const FormatError& e) {
     throw WeightsError(e.what());
   }
-  const std::span<const uint8_t> bytes = f.map_->bytes();
+  std::span<const uint8_t> bytes = f.map_->bytes();
+  // A bundled program (forge compile --embed-weights) carries its weights inside.
+  if (auto t = read_bundle_trailer(bytes)) bytes = bytes.subspan(t->weights_offset, t->weights_bytes);
   auto fail = [&](const std::string& what) { throw WeightsError(path + ": " + what); };
   WeightsHeader h;
   if (bytes.size() < sizeof h) fail("not a Forge weights file (only " + std::to_string(bytes.size()) + " bytes)");
