@@ -4,13 +4,16 @@
 
 namespace forge::runtime {
 
-ChatFormat::ChatFormat(const LoadedModel& model) : model_(model) {
-  std::optional<std::string> own = model.chat_template();
-  choice_ = jinja::choose_chat_template(own, model.spec().arch);
+ChatFormat::ChatFormat(const LoadedModel& model)
+    : ChatFormat(model.chat_template(), model.spec().arch, model.tokenizer()) {}
+
+ChatFormat::ChatFormat(const std::optional<std::string>& model_template, const std::string& architecture,
+                       const Tokenizer& tokenizer)
+    : tokenizer_(tokenizer) {
+  choice_ = jinja::choose_chat_template(model_template, architecture);
   template_.emplace(choice_.source);
-  const Tokenizer& tok = model.tokenizer();
-  if (tok.bos_id() >= 0) bos_ = tok.token_text(tok.bos_id());
-  if (tok.eos_id() >= 0) eos_ = tok.token_text(tok.eos_id());
+  if (tokenizer.bos_id() >= 0) bos_ = tokenizer.token_text(tokenizer.bos_id());
+  if (tokenizer.eos_id() >= 0) eos_ = tokenizer.token_text(tokenizer.eos_id());
 }
 
 std::string ChatFormat::render(const nlohmann::ordered_json& messages, bool add_generation_prompt) const {
@@ -33,7 +36,7 @@ std::string ChatFormat::render(const nlohmann::ordered_json& messages, bool add_
 
 std::vector<int32_t> ChatFormat::tokenize(const nlohmann::ordered_json& messages, bool add_generation_prompt) const {
   const std::string text = render(messages, add_generation_prompt);
-  const Tokenizer& tok = model_.tokenizer();
+  const Tokenizer& tok = tokenizer_;
   std::vector<int32_t> ids = tok.encode(text, {.add_special = false, .parse_special = true});
   // Templates of Llama-style models write the BOS text themselves; add it
   // only where the tokenizer wants one and the template did not.

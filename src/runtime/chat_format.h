@@ -19,6 +19,11 @@ class ChatFormat {
   // Picks the model's template (or the default, noted in fallback_note()).
   // Throws jinja::TemplateError for a template that does not parse.
   explicit ChatFormat(const LoadedModel& model);
+  // The same from parts: the model's own template (if any), its
+  // architecture name (for the default) and its tokenizer (which must
+  // outlive this).
+  ChatFormat(const std::optional<std::string>& model_template, const std::string& architecture,
+             const Tokenizer& tokenizer);
 
   // The prompt text for `messages` ([{"role", "content"}, ...]) ending with
   // the assistant's turn opened (add_generation_prompt). Throws
@@ -33,7 +38,7 @@ class ChatFormat {
   const std::string& fallback_note() const { return choice_.note; }
 
  private:
-  const LoadedModel& model_;
+  const Tokenizer& tokenizer_;
   jinja::ChatTemplateChoice choice_;
   std::optional<jinja::ChatTemplate> template_;
   std::optional<std::string> bos_, eos_;

@@ -17,7 +17,7 @@ class ServerErrors : public ::testing::Test {
   static void SetUpTestSuite() {
     server::ServerOptions o;
     o.max_body_bytes = 64 * 1024;
-    server_ = new testing::TestServer(testing::stories_model(), o);
+    server_ = testing::TestServer::for_suite(o);
   }
   static void TearDownTestSuite() {
     delete server_;

@@ -1,5 +1,12 @@
 #include "server_test_support.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <regex>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -110,9 +117,53 @@ TestServer::TestServer(std::shared_ptr<const runtime::LoadedModel> model, server
   server_->set_model(std::move(m));
 }
 
+TestServer::TestServer(std::vector<std::string> argv) {
+  argv.push_back("--port");
+  argv.push_back("0");
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string err;
+  char buf[512];
+  std::smatch m;
+  while (err.find("ready") == std::string::npos) {
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    err.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);  // later stderr output goes nowhere (SIGPIPE is ignored by the server)
+  if (!std::regex_search(err, m, std::regex("listening on http://127\\.0\\.0\\.1:(\\d+)"))) {
+    throw std::runtime_error("the server program did not start: " + err);
+  }
+  port_ = std::stoi(m[1]);
+}
+
 TestServer::~TestServer() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    return;
+  }
   server_->shutdown();
   server_->wait();
+}
+
+TestServer* TestServer::for_suite(const server::ServerOptions& opts) {
+  const char* program = std::getenv("FORGE_TEST_SERVER_PROGRAM");
+  if (!program || !*program) return new TestServer(stories_model(), opts);
+  return new TestServer({program, "--serve", "-t", "1", "--alias", "stories260K", "--max-body",
+                         std::to_string(opts.max_body_bytes), "--parallel", std::to_string(opts.parallel)});
 }
 
 namespace {

@@ -49,13 +49,22 @@ class TestServer {
   // `delay_ms` > 0: every model step sleeps that long first (SlowForward).
   TestServer(std::shared_ptr<const runtime::LoadedModel> model, server::ServerOptions opts, int threads = 1,
              int delay_ms = 0);
+  // The server of another program, started as a process: `argv` plus
+  // `--port 0`; ready when its stderr says so. Throws if it does not start.
+  explicit TestServer(std::vector<std::string> argv);
   ~TestServer();
   int port() const { return port_; }
   server::Server& server() { return *server_; }
 
+  // The server the API and error suites test: in-process over stories260K,
+  // or, when the environment names FORGE_TEST_SERVER_PROGRAM (a compiled
+  // stories260K program), that program's `--serve` with the same options.
+  static TestServer* for_suite(const server::ServerOptions& opts);
+
  private:
   std::unique_ptr<server::Server> server_;
   int port_ = 0;
+  int pid_ = -1;
 };
 
 struct HttpReply {

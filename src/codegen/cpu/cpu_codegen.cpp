@@ -436,7 +436,8 @@ std::string cmake_lists(const CpuOptions& o, const std::string& name) {
     c << "include(${FORGE_BUILD_DIR}/forge_libraries.cmake)  # FORGE_LIBRARIES, written by Forge's build\n";
   }
   c << "find_package(PkgConfig REQUIRED)\n"
-    << "pkg_check_modules(FORGE_DEPS REQUIRED IMPORTED_TARGET libpcre2-8 libutf8proc zlib)\n"
+    << "pkg_check_modules(FORGE_DEPS REQUIRED IMPORTED_TARGET libpcre2-8 libutf8proc zlib"
+    << (cross ? "" : " cpp-httplib") << ")  # cpp-httplib: --serve\n"
     << "find_package(Threads REQUIRED)\n\n"
     << "add_executable(model main.cpp model.cpp)\n"
     << "target_include_directories(model PRIVATE ${FORGE_SOURCE_DIR}/src" << (cross ? " ${FORGE_EXTRA_INCLUDES}" : "")

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 
 #include "cli/model_options.h"
 #include "codegen/cpu/runtime/bundle.h"
@@ -11,7 +13,12 @@
 #include "format/gguf_file.h"
 #include "kernels/cpu/kernels.h"
 #include "nlohmann/json.hpp"
+#include "runtime/chat_format.h"
 #include "runtime/generate.h"
+#ifdef FORGE_COMPILED_SERVER
+#include "cli/server_flags.h"
+#include "runtime/server/run_server.h"
+#endif
 #include "runtime/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,6 +39,10 @@ struct Options {
   bool logits = false;
   bool bench = false;
   bool no_stats = false;
+  bool serve = false;
+#ifdef FORGE_COMPILED_SERVER
+  cli::ServerFlags server;
+#endif
 };
 
 std::string self_dir() {
@@ -58,12 +69,67 @@ std::vector<int32_t> parse_ids(const std::string& s) {
   return ids;
 }
 
-Tokenizer load_tokenizer(const std::string& path) {
+// The tokenizer, and what a chat needs besides it: the model's chat template
+// and architecture (from the GGUF vocabulary file, when the tokenizer is one).
+struct TokenizerSource {
+  std::optional<Tokenizer> tokenizer;
+  std::optional<std::string> chat_template;
+  std::string arch;
+
+  void from_gguf(const GgufFile& f) {
+    tokenizer = Tokenizer::from_gguf(f);
+    chat_template = f.get_optional<std::string>("tokenizer.chat_template");
+    arch = f.get_or<std::string>("general.architecture", "");
+  }
+};
+
+TokenizerSource load_tokenizer(const std::string& path) {
   if (!fs::exists(path)) throw std::runtime_error(path + ": tokenizer not found (give --tokenizer PATH)");
-  if (fs::is_directory(path)) return Tokenizer::from_hf_dir(path);
-  if (path.size() >= 5 && path.substr(path.size() - 5) == ".gguf") return Tokenizer::from_gguf(GgufFile::open(path));
-  return Tokenizer::from_hf_files(path);
+  TokenizerSource src;
+  if (fs::is_directory(path)) {
+    src.tokenizer = Tokenizer::from_hf_dir(path);
+  } else if (path.size() >= 5 && path.substr(path.size() - 5) == ".gguf") {
+    src.from_gguf(GgufFile::open(path));
+  } else {
+    src.tokenizer = Tokenizer::from_hf_files(path);
+  }
+  return src;
 }
+
+#ifdef FORGE_COMPILED_SERVER
+// --serve: the OpenAI-compatible server (the same as `forge serve`) over this
+// program's model; one sequence, so one slot.
+int serve(const Options& o, std::unique_ptr<model::Forward> fwd, TokenizerSource src, const CompiledModelInfo& info) {
+  struct Owned {
+    TokenizerSource src;
+    runtime::ChatFormat format;
+    std::mutex render_mu;
+    explicit Owned(TokenizerSource s) : src(std::move(s)), format(src.chat_template, src.arch, *src.tokenizer) {}
+  };
+  auto owned = std::make_shared<Owned>(std::move(src));
+  if (owned->format.is_fallback()) std::fprintf(stderr, "%s\n", owned->format.fallback_note().c_str());
+  std::shared_ptr<model::Forward> shared_fwd = std::move(fwd);
+  server::ServerOptions opts = o.server.resolve();
+  if (opts.model_id.empty()) opts.model_id = info.name;
+  auto load = [owned, shared_fwd](int) {
+    server::ServedModel m;
+    m.owner = owned;
+    m.forward = shared_fwd;
+    m.tokenizer = &*owned->src.tokenizer;
+    Owned* w = owned.get();
+    m.chat_prompt = [w](const nlohmann::ordered_json& messages) {
+      std::lock_guard<std::mutex> lock(w->render_mu);
+      return w->format.tokenize(messages);
+    };
+    return m;
+  };
+  return server::run_server(load, opts);
+}
+#else
+int serve(const Options&, std::unique_ptr<model::Forward>, TokenizerSource, const CompiledModelInfo&) {
+  throw std::runtime_error("this program was built without the server (cross-compiled builds have none)");
+}
+#endif
 
 int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model) {
 #if !defined(__aarch64__)  // every AArch64 CPU has NEON
@@ -94,12 +160,15 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
     return 0;
   }
 
-  const Tokenizer tok = [&] {
+  TokenizerSource src = [&] {
     if (!tokenizer_inside) return load_tokenizer(tok_path);
     const BundleTrailer t = *read_bundle_trailer(self.bytes());
-    return Tokenizer::from_gguf(
-        GgufFile::parse(self.bytes().subspan(t.tokenizer_offset, t.tokenizer_bytes), "embedded tokenizer"));
+    TokenizerSource inside;
+    inside.from_gguf(GgufFile::parse(self.bytes().subspan(t.tokenizer_offset, t.tokenizer_bytes), "embedded tokenizer"));
+    return inside;
   }();
+  if (o.serve) return serve(o, std::move(fwd), std::move(src), info);
+  const Tokenizer& tok = *src.tokenizer;
   std::vector<int32_t> prompt;
   if (!o.token_ids.empty()) {
     prompt = parse_ids(o.token_ids);
@@ -163,6 +232,10 @@ int compiled_main(int argc, char** argv, const CompiledModelInfo& info, ModelFac
   app.add_flag("--logits", o.logits, "Print the logits of every position of --tokens as JSON and exit");
   app.add_flag("--bench", o.bench, "Generate -n tokens ignoring end-of-text and print prompt and generation speed");
   app.add_flag("--no-stats", o.no_stats, "Do not print speed figures to stderr");
+  app.add_flag("--serve", o.serve, "Serve the model over the OpenAI-compatible HTTP API (as `forge serve`)");
+#ifdef FORGE_COMPILED_SERVER
+  cli::add_server_options(app.add_option_group("server", "With --serve"), o.server);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
