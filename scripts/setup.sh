@@ -12,8 +12,12 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libpcre2-dev libutf8proc-dev libssl-dev zlib1g-dev
   g++-aarch64-linux-gnu qemu-user      # AArch64 cross build, run under qemu in tests
-  nodejs npm chromium                  # server tests: the openai npm client, the chat page in headless Chromium
+  chromium                             # server tests: the chat page in headless Chromium
 )
+# Node.js and npm for the server tests' openai client: Debian's packages unless
+# the machine already has both commands (e.g. Node.js from NodeSource, whose
+# package includes npm and conflicts with Debian's npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PACKAGES+=(nodejs npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
