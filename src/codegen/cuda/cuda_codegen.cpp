@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "codegen/cpu/cpu_codegen.h"
 #include "graph/passes/fingerprint.h"
 #include "graph/passes/memory_plan.h"
 #include "quant/quant.h"
@@ -432,17 +433,9 @@ void emit_cuda_project(const Graph& g, const CudaOptions& o) {
 }
 
 void build_cuda_project(const std::string& out_dir) {
-  const fs::path dir = fs::absolute(out_dir);
-  const fs::path log = dir / "build.log";
-  auto q = [](const fs::path& p) { return "'" + p.string() + "'"; };
-  const std::string cmd = "cmake -S " + q(dir) + " -B " + q(dir / "build") + " -G Ninja -DCMAKE_BUILD_TYPE=Release > " +
-                          q(log) + " 2>&1 && cmake --build " + q(dir / "build") + " -j2 >> " + q(log) + " 2>&1";
-  if (std::system(cmd.c_str()) != 0) {
-    std::ifstream in(log);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text.size() > 3000) text = "..." + text.substr(text.size() - 3000);
-    throw CodegenError("building " + dir.string() + " failed:\n" + text);
-  }
+  // The same CMake configure-and-build as the CPU target's; the generated
+  // CMakeLists.txt is what makes it nvcc.
+  cpu::build_cpu_project(out_dir);
 }
 
 }  // namespace forge::codegen::cuda
