@@ -15,6 +15,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cstdint>
+#include <type_traits>
 
 #include "quant/blocks.h"
 
@@ -401,6 +402,83 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const uint8_t* __res
   }
 }
 
+// Decode (one activation row) for the benchmark types Q8_0, Q4_0 and F16:
+// the lanes of a warp read consecutive bytes of the weight row (coalesced),
+// instead of one 34/18/64-byte block per lane as matvec does. Q8_0: 8 lanes a
+// block, 4 quants each; Q4_0: 4 lanes a block, 4 bytes (8 quants) each; F16:
+// 8 halves (16 bytes) a lane. Each lane sums d * sum(q * x) per block piece,
+// the same products as matvec in another float order.
+template <class B> struct CoalescedDot { static constexpr bool kValue = false; };
+template <> struct CoalescedDot<BlockQ8_0> { static constexpr bool kValue = true; };
+template <> struct CoalescedDot<BlockQ4_0> { static constexpr bool kValue = true; };
+template <> struct CoalescedDot<BlockF16> { static constexpr bool kValue = true; };
+
+template <class B, int K>
+__device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, const float* __restrict__ x, int lane) {
+  float acc = 0.0f;
+  if constexpr (std::is_same_v<B, BlockQ8_0>) {
+    const int sub = lane % 8;
+#pragma unroll 4
+    for (int b = lane / 8; b < K / 32; b += 4) {
+      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ8_0);
+      const float d = h2f(ld16(blk));
+      const uint16_t q01 = ld16(blk + 2 + 4 * sub), q23 = ld16(blk + 4 + 4 * sub);
+      const float4 xv = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 4 * sub));
+      const float s = static_cast<float>(static_cast<int8_t>(q01 & 0xff)) * xv.x +
+                      static_cast<float>(static_cast<int8_t>(q01 >> 8)) * xv.y +
+                      static_cast<float>(static_cast<int8_t>(q23 & 0xff)) * xv.z +
+                      static_cast<float>(static_cast<int8_t>(q23 >> 8)) * xv.w;
+      acc += d * s;
+    }
+  } else if constexpr (std::is_same_v<B, BlockQ4_0>) {
+    const int sub = lane % 4;
+#pragma unroll 4
+    for (int b = lane / 4; b < K / 32; b += 8) {
+      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ4_0);
+      const float d = h2f(ld16(blk));
+      const uint32_t q = ld16(blk + 2 + 4 * sub) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * sub)) << 16);
+      const float4 xl = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 4 * sub));
+      const float4 xh = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 16 + 4 * sub));
+      const float s = static_cast<float>(static_cast<int>(q & 0xf) - 8) * xl.x +
+                      static_cast<float>(static_cast<int>((q >> 8) & 0xf) - 8) * xl.y +
+                      static_cast<float>(static_cast<int>((q >> 16) & 0xf) - 8) * xl.z +
+                      static_cast<float>(static_cast<int>((q >> 24) & 0xf) - 8) * xl.w +
+                      static_cast<float>(static_cast<int>((q >> 4) & 0xf) - 8) * xh.x +
+                      static_cast<float>(static_cast<int>((q >> 12) & 0xf) - 8) * xh.y +
+                      static_cast<float>(static_cast<int>((q >> 20) & 0xf) - 8) * xh.z +
+                      static_cast<float>(static_cast<int>((q >> 28) & 0xf) - 8) * xh.w;
+      acc += d * s;
+    }
+  } else {  // F16, K % 8 == 0: rows are 16-byte aligned
+#pragma unroll 4
+    for (int c = lane; c < K / 8; c += 32) {
+      const uint4 w = ld128(wr + 16 * static_cast<size_t>(c));
+      const float4 x0 = __ldg(reinterpret_cast<const float4*>(x + 8 * c));
+      const float4 x1 = __ldg(reinterpret_cast<const float4*>(x + 8 * c + 4));
+      const float2 w0 = __half22float2(*reinterpret_cast<const __half2*>(&w.x));
+      const float2 w1 = __half22float2(*reinterpret_cast<const __half2*>(&w.y));
+      const float2 w2 = __half22float2(*reinterpret_cast<const __half2*>(&w.z));
+      const float2 w3 = __half22float2(*reinterpret_cast<const __half2*>(&w.w));
+      acc += w0.x * x0.x + w0.y * x0.y + w1.x * x0.z + w1.y * x0.w + w2.x * x1.x + w2.y * x1.y + w3.x * x1.z +
+             w3.y * x1.w;
+    }
+  }
+  return acc;
+}
+
+template <class B, int K>
+__global__ void __launch_bounds__(32 * kMatvecWarps)
+    matvec_coalesced(const uint8_t* __restrict__ w, size_t row_bytes, int rows, const float* __restrict__ x,
+                     float* __restrict__ y, const float* __restrict__ bias) {
+  const int lane = threadIdx.x % 32;
+  const int r = blockIdx.x * kMatvecWarps + threadIdx.x / 32;
+  if (r >= rows) return;
+  float s = row_dot_impl<B, K>(w + static_cast<size_t>(r) * row_bytes, x, lane);
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+  if (lane == 0) y[r] = bias ? s + bias[r] : s;
+}
+
 // ---------------------------------------------------------------------------
 // Elementwise and row ops. `params` is the step's device parameter block:
 // params[0] = position of the first token, params[1 + t] = token t.
@@ -677,7 +755,10 @@ template <class B, int K>
 void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
                    int batch, float* y, const float* bias) {
   const dim3 grid((rows + kMatvecWarps - 1) / kMatvecWarps);
-  if (batch == 1) {
+  constexpr bool kCoalesced = CoalescedDot<B>::kValue && K % 32 == 0;
+  if (batch == 1 && kCoalesced) {
+    matvec_coalesced<B, K><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, y, bias);
+  } else if (batch == 1) {
     matvec<B, K, 1><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
   } else {
     matvec<B, K, 8><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
