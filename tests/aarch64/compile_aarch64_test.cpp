@@ -113,7 +113,10 @@ TEST_F(CompileAarch64, Stories260KUnderQemuWritesTheReferenceText) {
   EXPECT_EQ(got["tokens"].get<std::vector<int32_t>>(), want);
 
   std::string ids;
-  for (int32_t t : prompt) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+  for (int32_t t : prompt) {
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(t);
+  }
   auto l = run_command(qemu(dir) + " --tokens " + ids + " --logits -t 2");
   ASSERT_EQ(l.exit_code, 0) << l.err;
   const json rows = json::parse(l.out)["logits"];

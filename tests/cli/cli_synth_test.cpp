@@ -103,7 +103,10 @@ TEST(CliSynth, SmolLM2ShapeVocabularyAndRun) {
     auto r = run_command(forge_bin() + " tokenize -m '" + m + "' --no-special --ids-only -p '" + input + "'");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::string want;
-    for (size_t i = 0; i < c["ids"].size(); ++i) want += (i ? "," : "") + c["ids"][i].dump();
+    for (size_t i = 0; i < c["ids"].size(); ++i) {
+      if (i) want += ',';
+      want += c["ids"][i].dump();
+    }
     EXPECT_EQ(r.out, want + "\n") << c["name"];
     ++checked;
   }

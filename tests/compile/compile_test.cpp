@@ -40,7 +40,10 @@ json load_json(const std::string& path) {
 
 std::string ids_arg(const std::vector<int32_t>& ids) {
   std::string s;
-  for (int32_t t : ids) s += (s.empty() ? "" : ",") + std::to_string(t);
+  for (int32_t t : ids) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(t);
+  }
   return s;
 }
 

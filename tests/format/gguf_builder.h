@@ -16,7 +16,7 @@ struct Bytes {
   Bytes& put(T v) {
     uint8_t tmp[sizeof(T)];
     std::memcpy(tmp, &v, sizeof(T));
-    b.insert(b.end(), tmp, tmp + sizeof(T));
+    for (uint8_t byte : tmp) b.push_back(byte);  // not insert(): GCC 12 warns falsely on it
     return *this;
   }
   Bytes& u32(uint32_t v) { return put(v); }
@@ -27,7 +27,7 @@ struct Bytes {
     return *this;
   }
   Bytes& raw(const std::string& s) {
-    b.insert(b.end(), s.begin(), s.end());
+    for (char c : s) b.push_back(static_cast<uint8_t>(c));  // not insert(): GCC 12 warns falsely on it
     return *this;
   }
   Bytes& pad_to(size_t align) {

@@ -477,7 +477,12 @@ void emit_cpu_project(const Graph& g, const CpuOptions& o) {
 void build_cpu_project(const std::string& out_dir) {
   const fs::path dir = fs::absolute(out_dir);
   const fs::path log = dir / "build.log";
-  auto q = [](const fs::path& p) { return "'" + p.string() + "'"; };
+  auto q = [](const fs::path& p) {
+    std::string s = "'";  // appended, not "'" + ...: GCC 12 warns falsely (-Wrestrict) on that form
+    s += p.string();
+    s += '\'';
+    return s;
+  };
   const std::string cmd = "cmake -S " + q(dir) + " -B " + q(dir / "build") + " -G Ninja -DCMAKE_BUILD_TYPE=Release > " +
                           q(log) + " 2>&1 && cmake --build " + q(dir / "build") + " -j2 >> " + q(log) + " 2>&1";
   if (std::system(cmd.c_str()) != 0) {
