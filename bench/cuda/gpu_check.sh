@@ -31,12 +31,13 @@ $FORGE --help >/dev/null 2>&1 || { echo "forge does not run here:"; ldd "$FORGE"
 
 nvcc -O2 -arch=sm_90 bench/cuda/bandwidth.cu -o "$W/bandwidth" && "$W/bandwidth" | tee "$OUT/bandwidth.json"
 
-# compile NAME MODEL CTX BATCH: emit and build one CUDA project into $W/NAME.
+# compile NAME MODEL CTX BATCH: emit and build one CUDA project into $W/NAME (sm_90 SASS;
+# the carried forge may predate the codegen fix that puts --cuda-arch before project()).
 compile() {
   local dir=$W/$1
   rm -rf "$dir"
   $FORGE compile -m "$2" -o "$dir" --target cuda --max-context "$3" --max-batch "$4" --emit-only >"$dir.log" 2>&1 &&
-    cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >>"$dir.log" 2>&1 &&
+    cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >>"$dir.log" 2>&1 &&
     cmake --build "$dir/build" >>"$dir.log" 2>&1 || { echo "$1: build failed"; tail -30 "$dir.log"; }
 }
 export -f compile

@@ -8,6 +8,10 @@ using namespace forge::quant;
 template <class... B>
 void all_types(cudaStream_t s) {
   (kc::launch_matvec<B, 256>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
+  // the decode paths by row length: staged 16-byte (K % 256), staged 4-byte (K % 64), coalesced, chunked
+  (kc::launch_matvec<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
+  (kc::launch_matvec<B, 544>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
+  (kc::launch_matvec<B, 8192>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
 }
 
 void instantiate(cudaStream_t s) {

@@ -450,7 +450,7 @@ __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, co
       acc += d * s;
     }
   } else {  // F16, K % 8 == 0: rows are 16-byte aligned
-#pragma unroll 4
+#pragma unroll 8
     for (int c = lane; c < K / 8; c += 32) {
       const uint4 w = ld128(wr + 16 * static_cast<size_t>(c));
       const float4 x0 = __ldg(reinterpret_cast<const float4*>(x + 8 * c));
@@ -464,6 +464,89 @@ __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, co
     }
   }
   return acc;
+}
+
+// Q8_0 / Q4_0 rows staged through shared memory: each warp copies up to 128
+// blocks of its row with 16-byte (rows of K % 256 == 0: 16-byte aligned) or
+// 4-byte (K % 64 == 0) coalesced loads, all issued before any is used, then
+// the lanes read their quants from shared memory (8 lanes a Q8_0 block,
+// 4 a Q4_0 block). One warp a row; the same float products as row_dot_impl.
+template <class B, int K> struct Staged {
+  static constexpr int kBlocks = K / 32;
+  static constexpr int kChunk = kBlocks < 128 ? kBlocks : 128;  // blocks a pass
+  static constexpr int kVec = K % 256 == 0 ? 16 : 4;            // load width, bytes
+  static constexpr int kChunkBytes = kChunk * static_cast<int>(sizeof(B));
+  static constexpr bool kValue = (std::is_same_v<B, BlockQ8_0> || std::is_same_v<B, BlockQ4_0>) && K % 64 == 0 &&
+                                 kBlocks % kChunk == 0 && kChunkBytes % kVec == 0;
+};
+
+template <class B, int K>
+__global__ void __launch_bounds__(32 * kMatvecWarps)
+    matvec_staged(const uint8_t* __restrict__ w, size_t row_bytes, int rows, const float* __restrict__ x,
+                  float* __restrict__ y, const float* __restrict__ bias) {
+  using S = Staged<B, K>;
+  using V = std::conditional_t<S::kVec == 16, uint4, uint32_t>;
+  constexpr int kVecs = S::kChunkBytes / S::kVec;
+  __shared__ V stage[kMatvecWarps][kVecs];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int r = blockIdx.x * kMatvecWarps + warp;
+  if (r >= rows) return;
+  const V* wr = reinterpret_cast<const V*>(w + static_cast<size_t>(r) * row_bytes);
+  const uint8_t* sb = reinterpret_cast<const uint8_t*>(stage[warp]);
+  float acc = 0.0f;
+  for (int c0 = 0; c0 < S::kBlocks; c0 += S::kChunk) {
+    const V* src = wr + static_cast<size_t>(c0) * sizeof(B) / S::kVec;
+    V tmp[(kVecs + 31) / 32];
+#pragma unroll
+    for (int i = 0; i < (kVecs + 31) / 32; ++i) {
+      if (lane + 32 * i < kVecs) tmp[i] = __ldg(src + lane + 32 * i);
+    }
+#pragma unroll
+    for (int i = 0; i < (kVecs + 31) / 32; ++i) {
+      if (lane + 32 * i < kVecs) stage[warp][lane + 32 * i] = tmp[i];
+    }
+    __syncwarp();
+    if constexpr (std::is_same_v<B, BlockQ8_0>) {
+      const int sub = lane % 8;
+#pragma unroll 8
+      for (int b = lane / 8; b < S::kChunk; b += 4) {
+        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ8_0));
+        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
+        const uint16_t q01 = *reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub);
+        const uint16_t q23 = *reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub);
+        const float4 xv = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 4 * sub));
+        const float s = static_cast<float>(static_cast<int8_t>(q01 & 0xff)) * xv.x +
+                        static_cast<float>(static_cast<int8_t>(q01 >> 8)) * xv.y +
+                        static_cast<float>(static_cast<int8_t>(q23 & 0xff)) * xv.z +
+                        static_cast<float>(static_cast<int8_t>(q23 >> 8)) * xv.w;
+        acc += d * s;
+      }
+    } else {
+      const int sub = lane % 4;
+#pragma unroll 8
+      for (int b = lane / 4; b < S::kChunk; b += 8) {
+        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ4_0));
+        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
+        const uint32_t q = *reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub) |
+                           (static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub)) << 16);
+        const float4 xl = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 4 * sub));
+        const float4 xh = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 16 + 4 * sub));
+        const float s = static_cast<float>(static_cast<int>(q & 0xf) - 8) * xl.x +
+                        static_cast<float>(static_cast<int>((q >> 8) & 0xf) - 8) * xl.y +
+                        static_cast<float>(static_cast<int>((q >> 16) & 0xf) - 8) * xl.z +
+                        static_cast<float>(static_cast<int>((q >> 24) & 0xf) - 8) * xl.w +
+                        static_cast<float>(static_cast<int>((q >> 4) & 0xf) - 8) * xh.x +
+                        static_cast<float>(static_cast<int>((q >> 12) & 0xf) - 8) * xh.y +
+                        static_cast<float>(static_cast<int>((q >> 20) & 0xf) - 8) * xh.z +
+                        static_cast<float>(static_cast<int>((q >> 28) & 0xf) - 8) * xh.w;
+        acc += d * s;
+      }
+    }
+    __syncwarp();  // the next pass overwrites the stage
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+  if (lane == 0) y[r] = bias ? acc + bias[r] : acc;
 }
 
 template <class B, int K>
@@ -755,10 +838,19 @@ template <class B, int K>
 void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
                    int batch, float* y, const float* bias) {
   const dim3 grid((rows + kMatvecWarps - 1) / kMatvecWarps);
-  constexpr bool kCoalesced = CoalescedDot<B>::kValue && K % 32 == 0;
-  if (batch == 1 && kCoalesced) {
-    matvec_coalesced<B, K><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, y, bias);
-  } else if (batch == 1) {
+  // if constexpr: the decode kernels exist only for the types and row lengths they serve.
+  if constexpr (Staged<B, K>::kValue) {
+    if (batch == 1) {
+      matvec_staged<B, K><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, y, bias);
+      return;
+    }
+  } else if constexpr (CoalescedDot<B>::kValue && K % 32 == 0) {
+    if (batch == 1) {
+      matvec_coalesced<B, K><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, y, bias);
+      return;
+    }
+  }
+  if (batch == 1) {
     matvec<B, K, 1><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
   } else {
     matvec<B, K, 8><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
