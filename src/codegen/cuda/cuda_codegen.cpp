@@ -399,7 +399,7 @@ std::string cmake_lists(const CudaOptions& o, const std::string& name) {
     << "  return()\nendif()\n\n"
     << "include(${FORGE_BUILD_DIR}/forge_libraries.cmake)  # FORGE_LIBRARIES, written by Forge's build\n"
     << "find_package(PkgConfig REQUIRED)\n"
-    << "pkg_check_modules(FORGE_DEPS REQUIRED IMPORTED_TARGET libpcre2-8 libutf8proc zlib)\n"
+    << "pkg_check_modules(FORGE_DEPS REQUIRED IMPORTED_TARGET libpcre2-8 libutf8proc zlib cpp-httplib)  # cpp-httplib: --serve\n"
     << "find_package(Threads REQUIRED)\n\n"
     << "add_executable(model main.cpp model.cu)\n"
     << "target_include_directories(model PRIVATE ${FORGE_SOURCE_DIR}/src)\n"
