@@ -237,10 +237,12 @@ inline void rows_q32(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int
   for (int b = 0; b < B; ++b) a[b] = reinterpret_cast<const A*>(acts + b * act_stride);
   for (int64_t r = r0; r < r1; ++r) {
     const WB* wr = reinterpret_cast<const WB*>(w + r * w_stride);
-    __m256 acc[B];
+    // Two accumulators per activation row, even and odd blocks, so that
+    // consecutive fused multiply-adds do not wait on each other's latency.
+    __m256 acc[B][2];
     float msum[B];
     for (int b = 0; b < B; ++b) {
-      acc[b] = _mm256_setzero_ps();
+      acc[b][0] = acc[b][1] = _mm256_setzero_ps();
       msum[b] = 0;
     }
     for (int64_t i = 0; i < nb; ++i) {
@@ -248,11 +250,12 @@ inline void rows_q32(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int
       const float dw = h2f(wr[i].d);
       for (int b = 0; b < B; ++b) {
         const __m256i p = dot_i8x32<D::kUnsigned>(q, load256(a[b][i].qs));
-        acc[b] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(a[b][i].d)), _mm256_cvtepi32_ps(p), acc[b]);
+        __m256& ac = acc[b][i & 1];
+        ac = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(a[b][i].d)), _mm256_cvtepi32_ps(p), ac);
         if constexpr (D::kMin) msum[b] += h2f(wr[i].m) * h2f(a[b][i].s);
       }
     }
-    for (int b = 0; b < B; ++b) y[b * y_stride + r] = hsum_ps(acc[b]) + msum[b];
+    for (int b = 0; b < B; ++b) y[b * y_stride + r] = hsum_ps(_mm256_add_ps(acc[b][0], acc[b][1])) + msum[b];
   }
 }
 
