@@ -14,7 +14,11 @@ int main(int argc, char** argv) {
       "  forge info model.gguf               what a model file holds\n"
       "  forge info model.gguf --tensors     every tensor with its type, shape and offset\n"
       "  forge run -m model.gguf -p \"Once upon a time\"   generate text\n"
-      "  forge logits -m model.gguf --tokens 1,2,3      the logits at each position\n",
+      "  forge logits -m model.gguf --tokens 1,2,3      the logits at each position\n"
+      "  forge chat -m model.gguf                        talk to it\n"
+      "  forge serve -m model.gguf --port 8080           OpenAI-compatible server and chat page\n"
+      "  forge compile -m model.gguf --target cpu -o out/    a program made for this one model\n\n"
+      "Every command has --help. --model takes a .gguf file or a Hugging Face folder.\n",
       "forge"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "forge 0.1.0");
