@@ -8,7 +8,6 @@
 
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/ops.h"
-#include "quant/fp16.h"
 #include "quant/quant.h"
 
 namespace forge::interp {
