@@ -1,44 +1,12 @@
 #include "tokenizer/jinja/text_utils.h"
 
+#include "tokenizer/utf8.h"
+
 namespace forge::jinja {
 
 namespace {
 
 constexpr char32_t kEscapeBase = 0xDC00;
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid.
-size_t valid_sequence_length(std::string_view text, size_t i, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(text[i]);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  size_t len = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    cp = b0 & 0x1F;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    cp = b0 & 0x0F;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    cp = b0 & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(text[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
 
 }  // namespace
 
@@ -47,13 +15,13 @@ std::u32string decode_utf8(std::string_view text) {
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    char32_t cp = 0;
-    const size_t len = valid_sequence_length(text, i, cp);
+    const size_t len = utf8::valid_sequence_length(text, i);
     if (len == 0) {
       out.push_back(kEscapeBase + static_cast<unsigned char>(text[i]));
       ++i;
     } else {
-      out.push_back(cp);
+      size_t n = 0;
+      out.push_back(utf8::decode(text, i, n));
       i += len;
     }
   }
@@ -61,22 +29,11 @@ std::u32string decode_utf8(std::string_view text) {
 }
 
 void append_utf8(std::string& out, char32_t cp) {
+  // Bytes of ill-formed input travel as escape code points (see decode_utf8).
   if (cp >= kEscapeBase + 0x80 && cp <= kEscapeBase + 0xFF) {
     out.push_back(static_cast<char>(cp - kEscapeBase));
-  } else if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    utf8::append(out, cp);
   }
 }
 
@@ -91,8 +48,7 @@ size_t codepoint_count(std::string_view text) {
   size_t count = 0;
   size_t i = 0;
   while (i < text.size()) {
-    char32_t cp = 0;
-    const size_t len = valid_sequence_length(text, i, cp);
+    const size_t len = utf8::valid_sequence_length(text, i);
     i += len == 0 ? 1 : len;
     ++count;
   }
