@@ -196,6 +196,12 @@ int Server::start() {
     port_ = opts_.port;
   }
   impl_->listener = std::thread([this] { impl_->http.listen_after_bind(); });
+  // httplib's stop() does nothing before the accept loop runs: a shutdown
+  // right after start (a model that fails to load) would leave it running
+  // forever. cpp-httplib 0.11 has no wait_until_ready(), so wait here.
+  for (int i = 0; i < 5000 && !impl_->http.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return port_;
 }
 
