@@ -310,10 +310,6 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
     const int kvh = h / group;
     const int p = pos[t];
     const size_t c = cache(static_cast<int>(t));
-    const int start = window > 0 ? std::max(0, p - window + 1) : 0;
-    // Scores scratch per thread (a loop's tasks on one thread run one after another).
-    thread_local std::vector<float> scores;
-    if (scores.size() < static_cast<size_t>(p - start + 1)) scores.resize(p - start + 1);
     kc::AttentionRow a;
     a.q = buf(op.q) + static_cast<size_t>(t) * width(op.q) + h * hd;
     a.f16 = !f32;
@@ -324,12 +320,11 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
     a.v_stride = v_w;
     a.head_dim = hd;
     a.head_dim_v = hdv;
-    a.first = start;
+    a.first = kc::attention_first(p, window);
     a.last = p;
     a.scale = scale;
     a.softcap = cap;
     a.out = buf(op.out) + static_cast<size_t>(t) * width(op.out) + h * hdv;
-    a.scores = scores.data();
     a.ring = ring_window_ > 0 ? kv_rows_ : 0;
     kc::attend(isa_, a);
   });

@@ -1,6 +1,7 @@
 #include "kernels/cpu/attention.h"
 
 #include <cmath>
+#include <vector>
 
 #include "kernels/cpu/avx2/avx2_entry.h"
 #include "quant/fp16.h"
@@ -40,7 +41,13 @@ void attend_scalar(const AttentionRow& a) {
 
 }  // namespace
 
-void attend(Isa isa, const AttentionRow& a) {
+void attend(Isa isa, const AttentionRow& row) {
+  AttentionRow a = row;
+  thread_local std::vector<float> scratch;
+  if (!a.scores) {
+    if (scratch.size() < static_cast<size_t>(a.last - a.first + 1)) scratch.resize(a.last - a.first + 1);
+    a.scores = scratch.data();
+  }
 #ifdef FORGE_KERNELS_AVX2
   if (isa == Isa::kAvx2 && a.head_dim % 8 == 0 && a.head_dim_v % 8 == 0) return avx2::attend(a);
 #endif

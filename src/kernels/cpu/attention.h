@@ -26,10 +26,14 @@ struct AttentionRow {
   float scale;
   float softcap;      // 0: none
   float* out;         // head_dim_v
-  float* scores;      // scratch, at least last - first + 1
+  float* scores = nullptr;  // scratch of at least last - first + 1; null: a per-thread buffer
   int ring = 0;       // > 0: position j is stored at row j % ring (a sliding-window ring)
 };
 
 void attend(Isa isa, const AttentionRow& a);
+
+// The first position a query at `pos` sees: 0, or the start of its sliding
+// window (key k is visible when 0 <= pos - k < window).
+inline int attention_first(int pos, int window) { return window > 0 && pos - window + 1 > 0 ? pos - window + 1 : 0; }
 
 }  // namespace forge::kernels::cpu

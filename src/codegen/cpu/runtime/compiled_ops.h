@@ -115,9 +115,6 @@ void attention(ThreadPool& pool, const float* q, const float* k, const float* v,
     const int64_t h = task % NH;
     const int64_t kvh = h / kGroup;
     const int p = pos + t;
-    const int start = window > 0 ? std::max(0, p - window + 1) : 0;
-    thread_local std::vector<float> scores;
-    if (scores.size() < static_cast<size_t>(p - start + 1)) scores.resize(p - start + 1);
     kernels::cpu::AttentionRow a;
     a.q = q + static_cast<size_t>(t) * NH * HD + h * HD;
     a.k = k_cache + kvh * HD;
@@ -127,12 +124,11 @@ void attention(ThreadPool& pool, const float* q, const float* k, const float* v,
     a.v_stride = kVW;
     a.head_dim = HD;
     a.head_dim_v = HDV;
-    a.first = start;
+    a.first = kernels::cpu::attention_first(p, window);
     a.last = p;
     a.scale = scale;
     a.softcap = cap;
     a.out = out + static_cast<size_t>(t) * NH * HDV + h * HDV;
-    a.scores = scores.data();
     kernels::cpu::attend(isa, a);
   });
 }
