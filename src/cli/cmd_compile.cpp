@@ -93,7 +93,11 @@ void add_compile_command(CLI::App& app, int& exit_code) {
     }
     codegen::cpu::export_tokenizer(m->file(), (std::filesystem::path(o->out) / "tokenizer.gguf").string());
     uint64_t weight_bytes = 0;
-    if (!o->no_weights) weight_bytes = codegen::cpu::export_weights(m->graph(), (std::filesystem::path(o->out) / "weights.bin").string());
+    if (!o->no_weights) {
+      const auto packing = cuda ? codegen::cpu::WeightPacking::kPlain : codegen::cpu::cpu_packing(o->cpu.cpu);
+      weight_bytes =
+          codegen::cpu::export_weights(m->graph(), (std::filesystem::path(o->out) / "weights.bin").string(), packing);
+    }
     const double gen_s = seconds_since(t0);
     std::fprintf(stderr, "forge compile: %s -> %s (%zu ops, weights %.1f MB) generated in %.2f s\n", o->model.c_str(),
                  o->out.c_str(), m->graph().ops.size(), weight_bytes / 1e6, gen_s);

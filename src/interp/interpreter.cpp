@@ -195,7 +195,7 @@ void Interpreter::run_batch(std::span<const int32_t> tokens, std::span<const int
 
 void Interpreter::run(const graph::EmbedOp& op, std::span<const int32_t> tokens) {
   const model::WeightRef& t = *op.table;
-  kc::ops::embed(kc::RunLen{width(op.out)}, t.type, t.data, t.row_bytes, op.scale, tokens.data(),
+  kc::ops::embed(kc::RunLen{width(op.out)}, t.type, t.data, t.row_bytes, false, op.scale, tokens.data(),
                  static_cast<int>(tokens.size()), buf(op.out));
 }
 

@@ -7,6 +7,7 @@
 
 #include "format/gguf_writer.h"
 #include "graph/passes/fingerprint.h"
+#include "kernels/cpu/repack.h"
 
 namespace forge::codegen::cpu {
 
@@ -17,20 +18,36 @@ uint64_t align_up(uint64_t n) { return (n + compiled::kWeightsAlign - 1) / compi
 
 }  // namespace
 
+WeightPacking cpu_packing(const std::string& cpu) {
+  return cpu.rfind("aarch64", 0) == 0 ? WeightPacking::kPlain : WeightPacking::kRows8;
+}
+
+uint64_t weights_fingerprint(const graph::Graph& g, WeightPacking packing) {
+  const uint64_t fp = graph::passes::graph_fingerprint(g);
+  return packing == WeightPacking::kPlain ? fp : fp ^ 0x726f777338000000ULL;  // "rows8"
+}
+
 size_t WeightLayout::index(const model::WeightRef& w) const {
   auto it = by_data_.find({w.data, tensor_bytes(w)});
   if (it == by_data_.end()) throw CodegenError("weight '" + w.name + "' is not in the weights layout");
   return it->second;
 }
 
-WeightLayout weight_layout(const graph::Graph& g) {
+WeightLayout weight_layout(const graph::Graph& g, WeightPacking packing) {
   WeightLayout l;
-  auto add = [&](const model::WeightRef* w) {
+  // A matrix that some projection reads takes the rows8 layout where it can
+  // (a tied embedding table too: the embedding lookup reads it that way).
+  auto add = [&](const model::WeightRef* w, bool matrix = false) {
     if (!w || !w->present()) return;
     const auto key = std::make_pair(w->data, tensor_bytes(*w));
-    if (l.by_data_.count(key)) return;
+    const bool rows8 = matrix && packing == WeightPacking::kRows8 && kernels::cpu::rows8_supported(w->type, w->rows, w->cols);
+    if (auto it = l.by_data_.find(key); it != l.by_data_.end()) {
+      if (rows8) l.rows8[it->second] = true;
+      return;
+    }
     l.by_data_[key] = l.tensors.size();
     l.tensors.push_back(w);
+    l.rows8.push_back(rows8);
   };
   for (const graph::Op& op : g.ops) {
     std::visit(
@@ -42,7 +59,7 @@ WeightLayout weight_layout(const graph::Graph& g) {
             add(p.weight);
             add(p.bias);
           } else if constexpr (std::is_same_v<P, graph::MatMulOp>) {
-            for (auto* w : p.weights) add(w);  // fused weights end up side by side
+            for (auto* w : p.weights) add(w, true);  // fused weights end up side by side
             for (auto* b : p.biases) add(b);
           }
         },
@@ -58,13 +75,13 @@ WeightLayout weight_layout(const graph::Graph& g) {
   return l;
 }
 
-uint64_t export_weights(const graph::Graph& g, const std::string& path) {
-  const WeightLayout l = weight_layout(g);
+uint64_t export_weights(const graph::Graph& g, const std::string& path, WeightPacking packing) {
+  const WeightLayout l = weight_layout(g, packing);
   compiled::WeightsHeader h{};
   std::memcpy(h.magic, compiled::kWeightsMagic, sizeof h.magic);
   h.version = compiled::kWeightsVersion;
   h.n_tensors = static_cast<uint32_t>(l.tensors.size());
-  h.fingerprint = graph::passes::graph_fingerprint(g);
+  h.fingerprint = weights_fingerprint(g, packing);
   h.file_bytes = l.file_bytes;
   h.data_offset = l.data_offset;
   h.checksum = compiled::weights_checksum(h, l.slots);
@@ -79,7 +96,16 @@ uint64_t export_weights(const graph::Graph& g, const std::string& path) {
     static const char kZeros[compiled::kWeightsAlign] = {};
     for (size_t i = 0; i < l.tensors.size(); ++i) {
       out.write(kZeros, static_cast<std::streamsize>(l.slots[i].offset - pos));
-      out.write(reinterpret_cast<const char*>(l.tensors[i]->data), static_cast<std::streamsize>(l.slots[i].bytes));
+      const model::WeightRef& w = *l.tensors[i];
+      if (l.rows8[i]) {
+        std::vector<uint8_t> group(kernels::cpu::kRows8 * w.row_bytes);
+        for (int64_t r = 0; r < w.rows; r += kernels::cpu::kRows8) {
+          kernels::cpu::repack_rows8_group(w.type, w.cols, w.data + r * w.row_bytes, w.row_bytes, group.data());
+          out.write(reinterpret_cast<const char*>(group.data()), static_cast<std::streamsize>(group.size()));
+        }
+      } else {
+        out.write(reinterpret_cast<const char*>(w.data), static_cast<std::streamsize>(l.slots[i].bytes));
+      }
       pos = l.slots[i].offset + l.slots[i].bytes;
     }
     out.write(kZeros, static_cast<std::streamsize>(l.file_bytes - pos));

@@ -22,8 +22,20 @@ class CodegenError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How matrices lie in weights.bin: as the GGUF's blocks (the CUDA target and
+// AArch64 programs), or Q8_0/Q4_0 matrices in the rows8 layout of
+// kernels/cpu/repack.h (x86-64 programs; other types stay plain).
+enum class WeightPacking { kPlain, kRows8 };
+
+// The packing a CPU program built for `cpu` (CpuOptions::cpu) reads.
+WeightPacking cpu_packing(const std::string& cpu);
+
+// The fingerprint weights.bin carries: the graph's, told apart by packing.
+uint64_t weights_fingerprint(const graph::Graph& g, WeightPacking packing);
+
 struct WeightLayout {
   std::vector<const model::WeightRef*> tensors;  // in file order: the order the graph first reads them
+  std::vector<bool> rows8;                       // per tensor: stored in the rows8 layout
   std::vector<compiled::TensorSlot> slots;
   uint64_t data_offset = 0;
   uint64_t file_bytes = 0;
@@ -33,15 +45,15 @@ struct WeightLayout {
   size_t index(const model::WeightRef& w) const;
 
  private:
-  friend WeightLayout weight_layout(const graph::Graph& g);
+  friend WeightLayout weight_layout(const graph::Graph& g, WeightPacking packing);
   std::map<std::pair<const uint8_t*, uint64_t>, size_t> by_data_;
 };
 
-WeightLayout weight_layout(const graph::Graph& g);
+WeightLayout weight_layout(const graph::Graph& g, WeightPacking packing = WeightPacking::kPlain);
 
 // Writes weights.bin for `g` (through a temporary file renamed into place).
 // Returns the bytes written.
-uint64_t export_weights(const graph::Graph& g, const std::string& path);
+uint64_t export_weights(const graph::Graph& g, const std::string& path, WeightPacking packing = WeightPacking::kPlain);
 
 // Writes the model's vocabulary (general.* and tokenizer.* metadata, no
 // tensors) as a small GGUF the compiled program loads its tokenizer from.

@@ -12,19 +12,25 @@
 
 #include "format/ggml_types.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/repack.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
 
 namespace forge::kernels::cpu::ops {
 
-// out[i] = table[tokens[i]] * scale, rows of W floats.
+// out[i] = table[tokens[i]] * scale, rows of W floats; a table in the rows8
+// layout (repack.h) when `rows8`.
 template <class Len>
-void embed(Len W, GgmlType type, const uint8_t* table, size_t row_bytes, float scale, const int32_t* tokens, int n,
-           float* out) {
+void embed(Len W, GgmlType type, const uint8_t* table, size_t row_bytes, bool rows8, float scale,
+           const int32_t* tokens, int n, float* out) {
   const int64_t w = W.get();
   for (int i = 0; i < n; ++i) {
     float* x = out + static_cast<size_t>(i) * w;
-    quant::dequantize_row(type, table + static_cast<size_t>(tokens[i]) * row_bytes, x, w);
+    if (rows8) {
+      dequantize_rows8_row(type, w, table, tokens[i], x);
+    } else {
+      quant::dequantize_row(type, table + static_cast<size_t>(tokens[i]) * row_bytes, x, w);
+    }
     if (scale != 1.0f) {
       for (int64_t j = 0; j < w; ++j) x[j] *= scale;
     }

@@ -17,6 +17,7 @@
 #include "kernels/cpu/neon/neon_kernels.h"
 #else
 #include "kernels/cpu/avx2/avx2_kernels.h"
+#include "kernels/cpu/avx2/avx2_rows8.h"
 #endif
 #include "kernels/cpu/ops.h"
 #include "quant/quant.h"
@@ -33,11 +34,12 @@ namespace kx = kernels::cpu::avx2;
 
 namespace kops = kernels::cpu::ops;
 
-// x[t] = table[token t] * scale, W floats a row.
+// x[t] = table[token t] * scale, W floats a row; the table in the rows8
+// layout when it is also the output projection's matrix.
 template <int64_t W>
-void embed(GgmlType type, const uint8_t* table, size_t row_bytes, float scale, const int32_t* tokens, int n,
-           float* out) {
-  kops::embed(FixedLen<W>{}, type, table, row_bytes, scale, tokens, n, out);
+void embed(GgmlType type, const uint8_t* table, size_t row_bytes, bool rows8, float scale, const int32_t* tokens,
+           int n, float* out) {
+  kops::embed(FixedLen<W>{}, type, table, row_bytes, rows8, scale, tokens, n, out);
 }
 
 // Rows [r0, r1) of `in` (W wide, groups of G): in += residual (if given),
@@ -59,10 +61,13 @@ void quantize_rows(ThreadPool& pool, const float* x, uint8_t* acts, size_t strid
 }
 
 // One weight of a (possibly fused) projection: y[b][r] = W[r] . act[b] (+ bias[r]),
-// Rows rows of K inputs, kRowBytes bytes a row; run in chunks of 16 rows.
-template <class WB, int64_t K, int64_t Rows, size_t kRowBytes>
+// Rows rows of K inputs, kRowBytes bytes a row, as GGUF blocks or (kRows8)
+// in the rows8 layout of kernels/cpu/repack.h; run in chunks of rows.
+template <class WB, int64_t K, int64_t Rows, size_t kRowBytes, bool kRows8>
 struct MatPart {
-  static constexpr int64_t kRowsPerChunk = 16;
+  // rows8: whole groups, and enough rows a chunk that the kernel's per-call
+  // activation sums are paid rarely.
+  static constexpr int64_t kRowsPerChunk = kRows8 ? 64 : 16;
   static constexpr int64_t kChunks = (Rows + kRowsPerChunk - 1) / kRowsPerChunk;
   const uint8_t* w;
   const uint8_t* acts;
@@ -73,7 +78,16 @@ struct MatPart {
   void run(int64_t chunk, int batch) const {
     const int64_t first = chunk * kRowsPerChunk;
     const int64_t last = std::min(first + kRowsPerChunk, Rows);
+#if defined(__aarch64__)
+    static_assert(!kRows8, "AArch64 programs read plain weights");
     kx::matvec<WB>(FixedLen<K>{}, w, kRowBytes, first, last, acts, act_stride, batch, y, Rows);
+#else
+    if constexpr (kRows8) {
+      kx::matvec_rows8<WB>(FixedLen<K>{}, w, first / 8, last / 8, acts, act_stride, batch, y, Rows);
+    } else {
+      kx::matvec<WB>(FixedLen<K>{}, w, kRowBytes, first, last, acts, act_stride, batch, y, Rows);
+    }
+#endif
     if (bias) {
       for (int b = 0; b < batch; ++b) {
         for (int64_t r = first; r < last; ++r) y[static_cast<size_t>(b) * Rows + r] += bias[r];

@@ -6,10 +6,9 @@
 // Numerics against the scalar reference (forge::quant):
 //  - activation quantization: identical bytes (same IEEE operations; roundf
 //    and nearest-even rounding reproduced exactly);
-//  - K-quants: per super-block the same exact integers and the same float
-//    expression, summed in the same order: bit-identical results;
-//  - 32-element formats and floats: exact integer (or float product) parts,
-//    accumulated in 8 float lanes: equal within float rounding.
+//  - quantized formats: per block the same exact integers and the same float
+//    expression, summed in the same order: bit-identical results, except
+//  - Q4_1/Q5_1 and floats: accumulated in 8 float lanes: equal within rounding.
 #pragma once
 
 #if !defined(__AVX2__) || !defined(__FMA__) || !defined(__F16C__)
@@ -227,9 +226,20 @@ inline __m256i dot_i8x32(__m256i q, __m256i a) {
   return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
+// Per row of 4, the sum of its 8 lanes (exact: integers).
+inline __m128i hsum4_epi32(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+// Formats with a minimum (Q4_1, Q5_1): 8 float lanes, two accumulators per
+// activation row (even and odd blocks) so that consecutive fused
+// multiply-adds do not wait on each other; equal to the reference within
+// float rounding. (Summed in block order they land further from llama.cpp's
+// logits on the llama-k fixture: tests/interp/golden_test.cpp.)
 template <class WB, int B, class Len>
-inline void rows_q32(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* acts,
-                     size_t act_stride, float* y, int64_t y_stride) {
+inline void rows_q32_lanes(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* acts,
+                           size_t act_stride, float* y, int64_t y_stride) {
   using A = typename BlockTraits<WB>::Act;
   using D = Q32<WB>;
   const int64_t nb = len.get() / 32;
@@ -237,8 +247,6 @@ inline void rows_q32(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int
   for (int b = 0; b < B; ++b) a[b] = reinterpret_cast<const A*>(acts + b * act_stride);
   for (int64_t r = r0; r < r1; ++r) {
     const WB* wr = reinterpret_cast<const WB*>(w + r * w_stride);
-    // Two accumulators per activation row, even and odd blocks, so that
-    // consecutive fused multiply-adds do not wait on each other's latency.
     __m256 acc[B][2];
     float msum[B];
     for (int b = 0; b < B; ++b) {
@@ -252,10 +260,62 @@ inline void rows_q32(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int
         const __m256i p = dot_i8x32<D::kUnsigned>(q, load256(a[b][i].qs));
         __m256& ac = acc[b][i & 1];
         ac = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(a[b][i].d)), _mm256_cvtepi32_ps(p), ac);
-        if constexpr (D::kMin) msum[b] += h2f(wr[i].m) * h2f(a[b][i].s);
+        msum[b] += h2f(wr[i].m) * h2f(a[b][i].s);
       }
     }
     for (int b = 0; b < B; ++b) y[b * y_stride + r] = hsum_ps(_mm256_add_ps(acc[b][0], acc[b][1])) + msum[b];
+  }
+}
+
+// Formats without a minimum: per block the exact integer dot, then
+// s += (d_w * d_a) * dot, blocks in order: the scalar reference's
+// expression, so bit-identical to it (and to the rows8 kernels of compiled
+// programs). Rows go 4 at a time (one horizontal sum for 4).
+template <class WB, int B, class Len>
+inline void rows_q32(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* acts,
+                     size_t act_stride, float* y, int64_t y_stride) {
+  using A = typename BlockTraits<WB>::Act;
+  using D = Q32<WB>;
+  if constexpr (D::kMin) {
+    rows_q32_lanes<WB, B>(len, w, w_stride, r0, r1, acts, act_stride, y, y_stride);
+    return;
+  }
+  const int64_t nb = len.get() / 32;
+  const A* a[B];
+  for (int b = 0; b < B; ++b) a[b] = reinterpret_cast<const A*>(acts + b * act_stride);
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const WB* wr[4];
+    for (int k = 0; k < 4; ++k) wr[k] = reinterpret_cast<const WB*>(w + (r + k) * w_stride);
+    __m128 s[B];
+    for (int b = 0; b < B; ++b) s[b] = _mm_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+      __m256i q[4];
+      for (int k = 0; k < 4; ++k) q[k] = D::decode(wr[k][i]);
+      const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(static_cast<short>(wr[0][i].d), static_cast<short>(wr[1][i].d),
+                                                    static_cast<short>(wr[2][i].d), static_cast<short>(wr[3][i].d), 0, 0,
+                                                    0, 0));
+      for (int b = 0; b < B; ++b) {
+        const __m256i x = load256(a[b][i].qs);
+        const __m128i dot = hsum4_epi32(dot_i8x32<D::kUnsigned>(q[0], x), dot_i8x32<D::kUnsigned>(q[1], x),
+                                        dot_i8x32<D::kUnsigned>(q[2], x), dot_i8x32<D::kUnsigned>(q[3], x));
+        s[b] = _mm_add_ps(s[b], _mm_mul_ps(_mm_mul_ps(dw, _mm_set1_ps(h2f(a[b][i].d))), _mm_cvtepi32_ps(dot)));
+      }
+    }
+    for (int b = 0; b < B; ++b) _mm_storeu_ps(y + b * y_stride + r, s[b]);
+  }
+  for (; r < r1; ++r) {
+    const WB* wr = reinterpret_cast<const WB*>(w + r * w_stride);
+    float s[B] = {};
+    for (int64_t i = 0; i < nb; ++i) {
+      const __m256i q = D::decode(wr[i]);
+      const float dw = h2f(wr[i].d);
+      for (int b = 0; b < B; ++b) {
+        const int32_t dot = hsum_epi32(dot_i8x32<D::kUnsigned>(q, load256(a[b][i].qs)));
+        s[b] = s[b] + dw * h2f(a[b][i].d) * static_cast<float>(dot);
+      }
+    }
+    for (int b = 0; b < B; ++b) y[b * y_stride + r] = s[b];
   }
 }
 
