@@ -319,26 +319,25 @@ inline void rows_q32(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int
   }
 }
 
-// ---- K-quants: decode a super-block once, dot it with every activation -------------
+// ---- K-quants ------------------------------------------------------------------------
 
-// One decoded K super-block: unsigned levels q (signed for Q8_K weights), the
-// scale of each 16-element group expanded to int16 lanes for 32-element
-// chunk c (first 8 lanes group 2c, last 8 group 2c+1), and per group the
-// integer that multiplies the activation group sum: the min (Q2_K, Q4_K,
-// Q5_K, scaled by dmin) or scale * level offset (Q3_K: 4, Q6_K: 32, scaled by d).
-struct UnpackedK {
-  alignas(32) uint8_t q[256];
-  alignas(32) int16_t scx[8][16];
-  alignas(32) int16_t mn[16];
+// One decoded K super-block, in registers: the levels of 32-element chunk c
+// in q[c] (unsigned; signed for Q8_K weights), the 16 group scales (int8,
+// group g = elements 16g..16g+15), per group the integer that multiplies
+// the activation group sum: the min (Q2_K, Q4_K, Q5_K, scaled by dmin) or
+// scale * level offset (Q3_K: 4, Q6_K: 32, scaled by d), and d, dmin.
+struct KRegs {
+  __m256i q[8];
+  __m128i sc8;
+  __m256i mn;
   float d;
   float dmin;
 };
 
-inline void expand_scales(__m128i sc8, UnpackedK& u) {
-  for (int c = 0; c < 8; ++c) {
-    const __m128i idx = _mm_add_epi8(_mm_set_epi64x(0x0101010101010101, 0), _mm_set1_epi8(static_cast<char>(2 * c)));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(u.scx[c]), _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, idx)));
-  }
+// The scales of chunk c as int16 lanes: first 8 lanes group 2c, last 8 group 2c+1.
+inline __m256i chunk_scales(__m128i sc8, int c) {
+  const __m128i idx = _mm_add_epi8(_mm_set_epi64x(0x0101010101010101, 0), _mm_set1_epi8(static_cast<char>(2 * c)));
+  return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, idx));
 }
 
 // kOffset: result = d * (sum scale*q - sum mn*bsum) in one integer;
@@ -346,25 +345,23 @@ inline void expand_scales(__m128i sc8, UnpackedK& u) {
 template <class B> struct KDec;
 template <> struct KDec<BlockQ2_K> {
   static constexpr bool kOffset = false, kSigned = false;
-  static void decode(const BlockQ2_K& x, UnpackedK& u) {
+  static void decode(const BlockQ2_K& x, KRegs& k) {
     const __m256i m3 = _mm256_set1_epi8(3);
     for (int h = 0; h < 2; ++h) {
       const __m256i q = load256(x.qs + 32 * h);
-      for (int j = 0; j < 4; ++j) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(u.q + 128 * h + 32 * j), _mm256_and_si256(srl16(q, 2 * j), m3));
-      }
+      for (int j = 0; j < 4; ++j) k.q[4 * h + j] = _mm256_and_si256(srl16(q, 2 * j), m3);
     }
     const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
     const __m128i m4 = _mm_set1_epi8(0x0f);
-    expand_scales(_mm_and_si128(s, m4), u);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(u.mn), _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), m4)));
-    u.d = h2f(x.d);
-    u.dmin = h2f(x.dmin);
+    k.sc8 = _mm_and_si128(s, m4);
+    k.mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), m4));
+    k.d = h2f(x.d);
+    k.dmin = h2f(x.dmin);
   }
 };
 template <> struct KDec<BlockQ3_K> {
   static constexpr bool kOffset = true, kSigned = false;
-  static void decode(const BlockQ3_K& x, UnpackedK& u) {
+  static void decode(const BlockQ3_K& x, KRegs& k) {
     const __m256i m3 = _mm256_set1_epi8(3);
     const __m256i hm = load256(x.hmask);
     for (int h = 0; h < 2; ++h) {
@@ -372,8 +369,7 @@ template <> struct KDec<BlockQ3_K> {
       for (int j = 0; j < 4; ++j) {
         const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * h + j)));
         const __m256i hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), _mm256_set1_epi8(4));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(u.q + 128 * h + 32 * j),
-                           _mm256_or_si256(_mm256_and_si256(srl16(q, 2 * j), m3), hb));
+        k.q[4 * h + j] = _mm256_or_si256(_mm256_and_si256(srl16(q, 2 * j), m3), hb);
       }
     }
     // 16 six-bit scales: low nibbles from bytes 0-7, top 2 bits from 8-11.
@@ -386,13 +382,12 @@ template <> struct KDec<BlockQ3_K> {
     const uint32_t w1 = (a1 & k4) | (((t >> 2) & k2) << 4);
     const uint32_t w2 = ((a0 >> 4) & k4) | (((t >> 4) & k2) << 4);
     const uint32_t w3 = ((a1 >> 4) & k4) | (((t >> 6) & k2) << 4);
-    const __m128i sc8 = _mm_sub_epi8(_mm_setr_epi32(static_cast<int>(w0), static_cast<int>(w1), static_cast<int>(w2),
-                                                    static_cast<int>(w3)),
-                                     _mm_set1_epi8(32));
-    expand_scales(sc8, u);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(u.mn), _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc8), 2));
-    u.d = h2f(x.d);
-    u.dmin = 0;
+    k.sc8 = _mm_sub_epi8(
+        _mm_setr_epi32(static_cast<int>(w0), static_cast<int>(w1), static_cast<int>(w2), static_cast<int>(w3)),
+        _mm_set1_epi8(32));
+    k.mn = _mm256_slli_epi16(_mm256_cvtepi8_epi16(k.sc8), 2);
+    k.d = h2f(x.d);
+    k.dmin = 0;
   }
 };
 
@@ -409,32 +404,30 @@ inline __m128i kx_scales_mins(const uint8_t* s) {
                         static_cast<int>(mn_hi));
 }
 
-inline void kx_set_scales(const uint8_t* packed, UnpackedK& u) {
+inline void kx_set_scales(const uint8_t* packed, KRegs& k) {
   const __m128i sm = kx_scales_mins(packed);
   // Each 32-element sub-block's scale/min serves its two 16-element groups.
-  const __m128i sc8 = _mm_shuffle_epi8(sm, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
-  const __m128i mn8 = _mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
-  expand_scales(sc8, u);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(u.mn), _mm256_cvtepu8_epi16(mn8));
+  k.sc8 = _mm_shuffle_epi8(sm, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+  k.mn = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
 }
 
 template <> struct KDec<BlockQ4_K> {
   static constexpr bool kOffset = false, kSigned = false;
-  static void decode(const BlockQ4_K& x, UnpackedK& u) {
+  static void decode(const BlockQ4_K& x, KRegs& k) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     for (int j = 0; j < 4; ++j) {
       const __m256i q = load256(x.qs + 32 * j);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(u.q + 64 * j), _mm256_and_si256(q, m4));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(u.q + 64 * j + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+      k.q[2 * j] = _mm256_and_si256(q, m4);
+      k.q[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
     }
-    kx_set_scales(x.scales, u);
-    u.d = h2f(x.d);
-    u.dmin = h2f(x.dmin);
+    kx_set_scales(x.scales, k);
+    k.d = h2f(x.d);
+    k.dmin = h2f(x.dmin);
   }
 };
 template <> struct KDec<BlockQ5_K> {
   static constexpr bool kOffset = false, kSigned = false;
-  static void decode(const BlockQ5_K& x, UnpackedK& u) {
+  static void decode(const BlockQ5_K& x, KRegs& k) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
     const __m256i qh = load256(x.qh);
     for (int j = 0; j < 4; ++j) {
@@ -443,74 +436,70 @@ template <> struct KDec<BlockQ5_K> {
       const __m256i bit1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j + 1)));
       const __m256i h0 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit0), bit0), b4);
       const __m256i h1 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit1), bit1), b4);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(u.q + 64 * j), _mm256_or_si256(_mm256_and_si256(q, m4), h0));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(u.q + 64 * j + 32),
-                         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1));
+      k.q[2 * j] = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+      k.q[2 * j + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
     }
-    kx_set_scales(x.scales, u);
-    u.d = h2f(x.d);
-    u.dmin = h2f(x.dmin);
+    kx_set_scales(x.scales, k);
+    k.d = h2f(x.d);
+    k.dmin = h2f(x.dmin);
   }
 };
 template <> struct KDec<BlockQ6_K> {
   static constexpr bool kOffset = true, kSigned = false;
-  static void decode(const BlockQ6_K& x, UnpackedK& u) {
+  static void decode(const BlockQ6_K& x, KRegs& k) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
     for (int h = 0; h < 2; ++h) {
       const __m256i l0 = load256(x.ql + 64 * h), l1 = load256(x.ql + 64 * h + 32), qh = load256(x.qh + 32 * h);
-      const __m256i k[4] = {
-          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
-          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4)),
-      };
-      for (int j = 0; j < 4; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(u.q + 128 * h + 32 * j), k[j]);
+      k.q[4 * h] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+      k.q[4 * h + 1] =
+          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+      k.q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+      k.q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
     }
-    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
-    expand_scales(sc8, u);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(u.mn), _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc8), 5));
-    u.d = h2f(x.d);
-    u.dmin = 0;
+    k.sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
+    k.mn = _mm256_slli_epi16(_mm256_cvtepi8_epi16(k.sc8), 5);
+    k.d = h2f(x.d);
+    k.dmin = 0;
   }
 };
 template <> struct KDec<BlockQ8_K> {
   static constexpr bool kOffset = true, kSigned = true;
-  static void decode(const BlockQ8_K& x, UnpackedK& u) {
-    std::memcpy(u.q, x.qs, 256);
-    expand_scales(_mm_set1_epi8(1), u);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(u.mn), _mm256_setzero_si256());
-    u.d = x.d;
-    u.dmin = 0;
+  static void decode(const BlockQ8_K& x, KRegs& k) {
+    for (int c = 0; c < 8; ++c) k.q[c] = load256(x.qs + 32 * c);
+    k.sc8 = _mm_set1_epi8(1);
+    k.mn = _mm256_setzero_si256();
+    k.d = x.d;
+    k.dmin = 0;
   }
 };
 
 // The contribution of one decoded super-block times one Q8_K block.
 template <class D>
-inline float kblock_dot(const UnpackedK& u, const BlockQ8_K& a) {
+inline float kblock_dot(const KRegs& k, const __m256i* scx, const BlockQ8_K& a) {
   __m256i acc = _mm256_setzero_si256();
   for (int c = 0; c < 8; ++c) {
-    const __m256i q = _mm256_load_si256(reinterpret_cast<const __m256i*>(u.q + 32 * c));
     const __m256i x = load256(a.qs + 32 * c);
     __m256i p;
     if constexpr (D::kSigned) {
-      p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
+      p = _mm256_maddubs_epi16(_mm256_sign_epi8(k.q[c], k.q[c]), _mm256_sign_epi8(x, k.q[c]));
     } else {
-      p = _mm256_maddubs_epi16(q, x);  // q <= 63, |x| <= 127: no int16 saturation
+      p = _mm256_maddubs_epi16(k.q[c], x);  // q <= 63, |x| <= 127: no int16 saturation
     }
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_load_si256(reinterpret_cast<const __m256i*>(u.scx[c]))));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scx ? scx[c] : chunk_scales(k.sc8, c)));
   }
-  const __m256i ms =
-      _mm256_madd_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(u.mn)), load256(a.bsums));
+  const __m256i ms = _mm256_madd_epi16(k.mn, load256(a.bsums));
   if constexpr (D::kOffset) {
-    return (u.d * a.d) * static_cast<float>(hsum_epi32(_mm256_sub_epi32(acc, ms)));
+    return (k.d * a.d) * static_cast<float>(hsum_epi32(_mm256_sub_epi32(acc, ms)));
   } else {
-    const float dd = u.d * a.d, dm = u.dmin * a.d;
+    const float dd = k.d * a.d, dm = k.dmin * a.d;
     return dd * static_cast<float>(hsum_epi32(acc)) - dm * static_cast<float>(hsum_epi32(ms));
   }
 }
 
+// Each super-block is decoded once, into registers, and dotted with every
+// activation row (its chunk scales expanded once when there are several).
 template <class WB, int B, class Len>
 inline void rows_k(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* acts,
                    size_t act_stride, float* y, int64_t y_stride) {
@@ -518,13 +507,19 @@ inline void rows_k(Len len, const uint8_t* w, size_t w_stride, int64_t r0, int64
   const int64_t nb = len.get() / 256;
   const BlockQ8_K* a[B];
   for (int b = 0; b < B; ++b) a[b] = reinterpret_cast<const BlockQ8_K*>(acts + b * act_stride);
-  UnpackedK u;
+  KRegs k;
   for (int64_t r = r0; r < r1; ++r) {
     const WB* wr = reinterpret_cast<const WB*>(w + r * w_stride);
     float s[B] = {};
     for (int64_t i = 0; i < nb; ++i) {
-      D::decode(wr[i], u);
-      for (int b = 0; b < B; ++b) s[b] += kblock_dot<D>(u, a[b][i]);
+      D::decode(wr[i], k);
+      if constexpr (B == 1) {
+        s[0] += kblock_dot<D>(k, nullptr, a[0][i]);
+      } else {
+        __m256i scx[8];
+        for (int c = 0; c < 8; ++c) scx[c] = chunk_scales(k.sc8, c);
+        for (int b = 0; b < B; ++b) s[b] += kblock_dot<D>(k, scx, a[b][i]);
+      }
     }
     for (int b = 0; b < B; ++b) y[b * y_stride + r] = s[b];
   }

@@ -19,6 +19,10 @@
 
 namespace forge::kernels::cpu::avx2 {
 
+// The loops over activation rows and chunks must be unrolled for their
+// accumulators to live in registers (-O2 does not do it by itself).
+#define FORGE_UNROLL _Pragma("GCC unroll 8")
+
 #if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
 inline constexpr bool kHasVnni = true;
 #else
@@ -53,14 +57,18 @@ template <> struct Tile8<BlockQ8_0> {
   static constexpr int32_t kOffset = kHasVnni ? 128 : 0;
   template <int B>
   static void dot(const uint8_t* tile, const int8_t* const* a, __m256i* out) {
+    FORGE_UNROLL
     for (int b = 0; b < B; ++b) out[b] = _mm256_setzero_si256();
+    FORGE_UNROLL
     for (int j = 0; j < 8; ++j) {
       const __m256i w = load256(tile + 16 + 32 * j);
       if constexpr (kHasVnni) {
+        FORGE_UNROLL
         for (int b = 0; b < B; ++b) out[b] = dot_u8s8(out[b], w, bcast4(a[b] + 4 * j));
       } else {
         const __m256i ws = _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80)));
         const __m256i wabs = _mm256_sign_epi8(ws, ws);
+        FORGE_UNROLL
         for (int b = 0; b < B; ++b) out[b] = dot_u8s8(out[b], wabs, _mm256_sign_epi8(bcast4(a[b] + 4 * j), ws));
       }
     }
@@ -72,10 +80,13 @@ template <> struct Tile8<BlockQ4_0> {
   template <int B>
   static void dot(const uint8_t* tile, const int8_t* const* a, __m256i* out) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
+    FORGE_UNROLL
     for (int b = 0; b < B; ++b) out[b] = _mm256_setzero_si256();
+    FORGE_UNROLL
     for (int j = 0; j < 4; ++j) {
       const __m256i w = load256(tile + 16 + 32 * j);
       const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+      FORGE_UNROLL
       for (int b = 0; b < B; ++b) {
         out[b] = dot_u8s8(out[b], lo, bcast4(a[b] + 4 * j));
         out[b] = dot_u8s8(out[b], hi, bcast4(a[b] + 16 + 4 * j));
@@ -92,10 +103,12 @@ inline void rows8(Len, const uint8_t* w, int64_t g0, int64_t g1, const uint8_t* 
   constexpr int64_t kNb = Len::get() / 32;
   static_assert(Len::get() % 32 == 0 && Len::get() <= kRows8MaxCols, "rows8 needs a fixed row length");
   const BlockQ8_0* a[B];
+  FORGE_UNROLL
   for (int b = 0; b < B; ++b) a[b] = reinterpret_cast<const BlockQ8_0*>(acts + b * act_stride);
   // Per activation block: its scale, and kOffset * the sum of its levels.
   alignas(32) float da[B][kNb];
   alignas(32) int32_t corr[B][kNb];
+  FORGE_UNROLL
   for (int b = 0; b < B; ++b) {
     for (int64_t i = 0; i < kNb; ++i) {
       da[b][i] = h2f(a[b][i].d);
@@ -109,19 +122,23 @@ inline void rows8(Len, const uint8_t* w, int64_t g0, int64_t g1, const uint8_t* 
   for (int64_t g = g0; g < g1; ++g) {
     const uint8_t* tile = w + g * group_bytes;
     __m256 s[B];
+    FORGE_UNROLL
     for (int b = 0; b < B; ++b) s[b] = _mm256_setzero_ps();
     for (int64_t i = 0; i < kNb; ++i, tile += T::kBytes) {
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile)));
       const int8_t* q[B];
+      FORGE_UNROLL
       for (int b = 0; b < B; ++b) q[b] = a[b][i].qs;
       __m256i dot[B];
       T::template dot<B>(tile, q, dot);
+      FORGE_UNROLL
       for (int b = 0; b < B; ++b) {
         if constexpr (T::kOffset != 0) dot[b] = _mm256_sub_epi32(dot[b], _mm256_set1_epi32(corr[b][i]));
         const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(da[b][i]));
         s[b] = _mm256_add_ps(s[b], _mm256_mul_ps(d, _mm256_cvtepi32_ps(dot[b])));
       }
     }
+    FORGE_UNROLL
     for (int b = 0; b < B; ++b) _mm256_storeu_ps(y + b * y_stride + 8 * g, s[b]);
   }
 }
