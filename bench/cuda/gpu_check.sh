@@ -2,7 +2,8 @@
 # One device call: checks compiled CUDA models against the CPU interpreter on
 # the GPU machine, then times forge synth models. Run from the repository root
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
-#   bash bench/cuda/gpu_check.sh [check] [speed] [speed-small]
+#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [speed] [speed-small]
+# (check-gemm needs check in the same call: it reuses its programs and logits)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
 # The forge binary and the static libraries a generated project links were
@@ -21,11 +22,22 @@ for f in "$D"/debs/*.deb; do dpkg -x "$f" /; done
 cp --update=none "$D"/lib/libutf8proc.so.2 /usr/lib/x86_64-linux-gnu/libutf8proc.so.2.6.0  # the -dev package's link target
 [ -e /usr/lib/x86_64-linux-gnu/libutf8proc.so.2 ] || ln -s libutf8proc.so.2.6.0 /usr/lib/x86_64-linux-gnu/libutf8proc.so.2
 export LD_LIBRARY_PATH=$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Generated projects find cpp-httplib through pkg-config (the compiled runtime
+# serves): the GPU image has no -dev package for it, so a minimal .pc over the
+# carried library (model.cu and main.cpp do not include httplib.h).
+PC=/tmp/forge-pc
+mkdir -p $PC && ln -sf "$D/lib/libcpp-httplib.so.0.11" $PC/libcpp-httplib.so
+printf 'Name: cpp-httplib\nDescription: carried\nVersion: 0.11.4\nLibs: -L%s -lcpp-httplib\nCflags:\n' $PC >$PC/cpp-httplib.pc
+export PKG_CONFIG_PATH=$PC${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 # The carried build names its libraries by the development machine's paths.
 mkdir -p /work
 [ -e /work/main ] || ln -s "$ROOT" /work/main
-[ -e "$ROOT/build-cuda" ] || ln -s "$D/build-cuda" "$ROOT/build-cuda"
-FORGE=$ROOT/build-cuda/forge
+if [ -f "$D/source-path" ]; then  # the build's source tree, when it was not this checkout
+  mkdir -p "$(dirname "$(cat "$D/source-path")")" && ln -sfn "$D/source" "$(cat "$D/source-path")"
+fi
+B=$(cat "$D/build-name" 2>/dev/null || echo build-cuda)  # the build prepare.sh copied
+[ -e "$ROOT/$B" ] || ln -s "$D/build-cuda" "$ROOT/$B"
+FORGE=$ROOT/$B/forge
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 $FORGE --help >/dev/null 2>&1 || { echo "forge does not run here:"; ldd "$FORGE" | grep "not found"; exit 1; }
 
@@ -43,6 +55,7 @@ compile() {
 export -f compile
 export FORGE W
 
+TOK=1,15,200,42,7,99,100,5,64,128,3,250  # ids every test vocabulary (512) holds
 if [[ " $PARTS " == *" check "* ]]; then
   F=$D/fixtures
   : >"$W/models.txt"
@@ -61,7 +74,6 @@ if [[ " $PARTS " == *" check "* ]]; then
   done
   echo "== building $(wc -l <"$W/models.txt") CUDA programs"
   awk '{print $1, $2}' "$W/models.txt" | xargs -P 14 -n 2 bash -c 'compile "$0" "$1" 256 16' 2>&1 | tail -40
-  TOK=1,15,200,42,7,99,100,5,64,128,3,250  # ids every test vocabulary (512) holds
   : >"$OUT/check.jsonl"
   while read -r name model; do
     dir=$W/$name
@@ -76,6 +88,23 @@ if [[ " $PARTS " == *" check "* ]]; then
   "$W/llama-f16/model" "$W/llama-q8_0/weights.bin" -p hi -n 2 2>&1 | tail -1 | tee "$OUT/errors.txt"
   "$W/stories260K/model" --tokens "$(python3 -c 'print(",".join(["5"]*300))')" --logits 2>&1 | tail -1 | tee -a "$OUT/errors.txt"
   python3 bench/cuda/table.py check "$OUT/check.jsonl"
+fi
+
+# The same prompt logits with every prefill step through cuBLAS (the 12-token
+# check above stays under the GEMM's default minimum of 16 rows), per mode.
+if [[ " $PARTS " == *" check-gemm "* ]]; then
+  for mode in mmq f32 tf32 f16 bf16; do
+    : >"$OUT/check-gemm-$mode.jsonl"
+    while read -r name model; do
+      FORGE_CUDA_GEMM=$mode FORGE_CUDA_GEMM_MIN_ROWS=1 FORGE_CUDA_KV_F32=1 "$W/$name/model" --tokens $TOK --logits \
+        >"$W/$name.gl.json" 2>"$W/$name.gl.err" || head -3 "$W/$name.gl.err"
+      python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.gl.json" "$W/$name.ir.json" "$W/$name.cr.json" |
+        tee -a "$OUT/check-gemm-$mode.jsonl" >/dev/null
+    done <"$W/models.txt"
+    echo "== prefill through cuBLAS, FORGE_CUDA_GEMM=$mode (greedy column: the default build's run)"
+    python3 bench/cuda/table.py check "$OUT/check-gemm-$mode.jsonl" | tail -1
+  done
+  python3 bench/cuda/table.py check-modes "$OUT/check.jsonl" "$OUT"/check-gemm-{mmq,f32,tf32,f16,bf16}.jsonl
 fi
 
 if [[ " $PARTS " == *" speed"* ]]; then
@@ -97,4 +126,13 @@ if [[ " $PARTS " == *" speed"* ]]; then
       tail -2 "$OUT/speed.err"
   done <"$W/speed.txt"
   python3 bench/cuda/table.py speed "$OUT/speed.jsonl" "$OUT/bandwidth.json"
+  # Prefill speed by GEMM mode (and with the matrix-vector kernels: off).
+  : >"$OUT/modes.jsonl"
+  while read -r n; do
+    for mode in off mmq f32 tf32 f16 bf16; do
+      FORGE_CUDA_GEMM=$mode "$W/$n-cuda/model" --gpu-bench --pp 512 --tg 1 --reps 2 2>>"$OUT/speed.err" |
+        python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print(json.dumps({"name": "'"$n"'", "mode": "'"$mode"'", "pp_tok_s": r["pp_tok_s"]}))' >>"$OUT/modes.jsonl"
+    done
+  done <"$W/speed.txt"
+  python3 bench/cuda/table.py modes "$OUT/modes.jsonl"
 fi

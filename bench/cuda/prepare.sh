@@ -3,13 +3,23 @@
 # the forge binary and the static libraries generated projects link (from
 # build-cuda), the shared libraries and -dev packages the GPU image lacks,
 # stories260K and the fixtures. Run from the repository root after
-# `ninja -C build-cuda forge`.
+# `ninja -C BUILD forge`:  bash bench/cuda/prepare.sh [BUILD (default build-cuda)]
+# The build's own name goes to .gpu-data/build-name: its forge binary and
+# library list name paths under /work/main/BUILD, which gpu_check.sh links.
 set -eu
+B=${1:-build-cuda}
 D=.gpu-data
 rm -rf $D && mkdir -p $D/build-cuda $D/lib $D/debs $D/fixtures
-cp build-cuda/forge build-cuda/forge_libraries.cmake $D/build-cuda/
-for f in $(grep -o '"[^"]*\.a"' build-cuda/forge_libraries.cmake | tr -d '"'); do
-  rel=${f#"$(pwd)"/build-cuda/}
+echo "$B" >$D/build-name
+# A build configured from another source tree (a snapshot, while others edit
+# this checkout) names that tree in the programs it generates: carry its src/.
+S_DIR=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' $B/CMakeCache.txt)
+if [ "$S_DIR" != "$(pwd)" ]; then
+  mkdir -p $D/source && cp -r "$S_DIR/src" $D/source/ && echo "$S_DIR" >$D/source-path
+fi
+cp $B/forge $B/forge_libraries.cmake $D/build-cuda/
+for f in $(grep -o '"[^"]*\.a"' $B/forge_libraries.cmake | tr -d '"'); do
+  rel=${f#"$(pwd)"/$B/}
   mkdir -p "$D/build-cuda/$(dirname "$rel")" && cp "$f" "$D/build-cuda/$rel"
 done
 for l in libutf8proc.so.2 libcpp-httplib.so.0.11 libbrotlidec.so.1 libbrotlienc.so.1 libbrotlicommon.so.1; do

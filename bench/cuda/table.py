@@ -29,6 +29,33 @@ if sys.argv[1] == "check":
         print("%-24s %9d %12.2e %12.2e %8s" % (r["model"], r["positions"], r["logits_rel_rms"], r["logits_max_abs"],
                                              "equal" if r["greedy_equal"] else "DIFFER"))
     print("%d of %d models pass (greedy tokens equal, logits within 1e-3 relative RMS)" % (len(rows) - bad, len(rows)))
+elif sys.argv[1] == "check-modes":
+    # Prompt logits' worst rel RMS per model: the default check, then each GEMM mode.
+    files = sys.argv[2:]
+    tabs = [{r["model"]: r for r in lines(f)} for f in files]
+    names = ["default"] + [f.rsplit("check-gemm-", 1)[-1].split(".")[0] for f in files[1:]]
+    print("%-24s" % "rel RMS" + "".join("%10s" % n for n in names))
+    for model in tabs[0]:
+        cells = []
+        for t in tabs:
+            r = t.get(model, {})
+            cells.append("%10.1e" % r["logits_rel_rms"] if "logits_rel_rms" in r else "%10s" % "-")
+        print("%-24s" % model + "".join(cells))
+    for n, t in zip(names, tabs):
+        v = [r["logits_rel_rms"] for r in t.values() if "logits_rel_rms" in r]
+        print("%-8s within 1e-3: %d of %d, within 1e-5: %d" % (n, sum(x < 1e-3 for x in v), len(t), sum(x < 1e-5 for x in v)))
+elif sys.argv[1] == "modes":
+    rows = lines(sys.argv[2])
+    modes = []
+    by = {}
+    for r in rows:
+        if r["mode"] not in modes:
+            modes.append(r["mode"])
+        by.setdefault(r["name"], {})[r["mode"]] = r["pp_tok_s"]
+    print("pp512 tok/s by FORGE_CUDA_GEMM (off: matrix-vector kernels)")
+    print("%-20s" % "model" + "".join("%10s" % m for m in modes))
+    for name, v in by.items():
+        print("%-20s" % name + "".join("%10.0f" % v.get(m, 0) for m in modes))
 else:
     rows = lines(sys.argv[2])
     bw = json.load(open(sys.argv[3]))["d2d_copy_gb_s"] * 1e9
@@ -51,3 +78,8 @@ else:
             prof = sorted(r["profile_ms"].items(), key=lambda kv: -kv[1]["ms"])
             print("    one decode step without graph: %.3f ms: " % r["profile_total_ms"] +
                   ", ".join("%s %.3f" % (k, v["ms"]) for k, v in prof[:8]))
+        if "prefill_profile_ms" in r:
+            prof = sorted(r["prefill_profile_ms"].items(), key=lambda kv: -kv[1]["ms"])
+            print("    one prefill step of %d tokens: %.2f ms: " % (r["prefill_profile_tokens"],
+                                                                   r["prefill_profile_total_ms"]) +
+                  ", ".join("%s %.2f" % (k, v["ms"]) for k, v in prof[:8]))

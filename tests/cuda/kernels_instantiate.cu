@@ -1,6 +1,8 @@
 // Compile check (no GPU needed): every weight type's matrix-vector kernel
 // and the attention kernel at a few head sizes instantiate under nvcc.
 #include "kernels/cuda/forge_kernels.cuh"
+#include "kernels/cuda/gemm.cuh"
+#include "kernels/cuda/mmq.cuh"
 
 namespace kc = forge::kernels::cuda;
 using namespace forge::quant;
@@ -12,11 +14,25 @@ void all_types(cudaStream_t s) {
   (kc::launch_matvec<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
   (kc::launch_matvec<B, 544>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
   (kc::launch_matvec<B, 8192>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
+  // several projections in one launch (q, k, v)
+  (kc::launch_matvec_parts<B, 2048, 3>(s, kc::MatvecParts<3>{}, nullptr, nullptr, 1), ...);
+  // prefill through cuBLAS (every mode is a run-time branch of one instantiation)
+  const kc::GemmContext g;
+  (kc::gemm_matmul<B, 2048>(g, s, nullptr, 0, 0, nullptr, nullptr, 16, nullptr, nullptr), ...);
+}
+
+// int8 tensor-core prefill: whole stages (K % 128 == 0) and a partial last one (576)
+template <class B>
+void mmq_lengths(cudaStream_t s) {
+  kc::launch_mmq<B, 2048>(s, nullptr, 0, 0, nullptr, 16, nullptr, nullptr, nullptr, nullptr);
+  kc::launch_mmq<B, 576>(s, nullptr, 0, 0, nullptr, 16, nullptr, nullptr, nullptr, nullptr);
 }
 
 void instantiate(cudaStream_t s) {
   all_types<BlockF32, BlockF16, BlockBF16, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, BlockQ4_K, BlockQ5_K,
             BlockQ6_K>(s);
+  mmq_lengths<BlockQ8_0>(s);
+  mmq_lengths<BlockQ4_0>(s);
   kc::attention<64, 64, 32, 8, __half><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f, nullptr);
   kc::attention<128, 128, 24, 8, __half><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f,
                                                                 nullptr);

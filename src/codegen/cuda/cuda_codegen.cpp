@@ -74,6 +74,9 @@ void write_file(const fs::path& p, const std::string& text) {
 }
 
 constexpr int kThreads = 256;  // elementwise kernels
+// Prefill GEMMs dequantize at most this many weights at a time (128 MB as F32;
+// kernels/cuda/gemm.cuh): large matrices go through in row chunks.
+constexpr size_t kGemmChunkElems = size_t{32} << 20;
 
 class Emitter {
  public:
@@ -106,6 +109,8 @@ class Emitter {
   graph::passes::MemoryPlan plan_;
   cpu::WeightLayout layout_;
   size_t acts_bytes_ = 256;
+  size_t gemm_weight_elems_ = 0;  // largest dequantized chunk a prefill GEMM needs
+  size_t gemm_x_elems_ = 0;
   std::ostringstream body_;
 };
 
@@ -118,6 +123,7 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
   // A region: max_batch rows of k floats, then (Q8_1) one block sum per 32.
   const size_t sums_at = static_cast<size_t>(o_.max_batch) * k;
   const size_t region = (sums_at + static_cast<size_t>(o_.max_batch) * (k / 32)) * sizeof(float);
+  std::vector<std::string> xs, xsums;  // each weight's input (and Q8_1 sums)
   for (size_t j = 0; j < m.weights.size(); ++j) {
     const model::WeightRef* w = m.weights[j];
     block_type(w->type, w->name);
@@ -148,10 +154,43 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
       if (at == GgmlType::Q8_1) xsum = x + " + " + std::to_string(sums_at);
       acts_bytes_ = std::max(acts_bytes_, act_offsets[a] + region);
     }
-    body_ << "  kc::launch_matvec<" << block_type(w->type, w->name) << ", " << k << ">(stream_, " << W(w) << ", "
-          << w->row_bytes << ", " << w->rows << ", " << x << ", " << xsum << ", " << rows << ", " << F(i, m.outs[j]) << ", "
-          << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << ");  // " << w->name << " "
-          << ggml_type_info(w->type).name << " [" << w->rows << " x " << w->cols << "]\n";
+    if (k % 32 == 0) {
+      gemm_weight_elems_ = std::max(gemm_weight_elems_, std::min(kGemmChunkElems, static_cast<size_t>(w->rows) * k));
+      gemm_x_elems_ = std::max(gemm_x_elems_, static_cast<size_t>(o_.max_batch) * k);
+    }
+    xs.push_back(x);
+    xsums.push_back(xsum);
+  }
+  // Weights of one type (hence one quantized input) go as parts of one
+  // launch (forge_kernels.cuh MatvecParts), in their order.
+  std::vector<bool> done(m.weights.size(), false);
+  for (size_t j = 0; j < m.weights.size(); ++j) {
+    if (done[j]) continue;
+    const model::WeightRef* w = m.weights[j];
+    std::vector<size_t> group;
+    for (size_t l = j; l < m.weights.size(); ++l) {
+      if (!done[l] && m.weights[l]->type == w->type) {
+        group.push_back(l);
+        done[l] = true;
+      }
+    }
+    auto part = [&](size_t l) {
+      const model::WeightRef* wl = m.weights[l];
+      return W(wl) + ", " + std::to_string(wl->row_bytes) + ", " + std::to_string(wl->rows) + ", " +
+             F(i, m.outs[l]) + ", " + (m.biases[l] ? Wf(m.biases[l]) : std::string("nullptr"));
+    };
+    const std::string bt = block_type(w->type, w->name);
+    if (group.size() == 1) {
+      body_ << "  matmul<" << bt << ", " << k << ">(" << part(j) << ", " << xs[j] << ", " << xsums[j] << ", " << rows
+            << ");  // " << w->name << " " << ggml_type_info(w->type).name << " [" << w->rows << " x " << w->cols
+            << "]\n";
+      continue;
+    }
+    body_ << "  matmul_parts<" << bt << ", " << k << ", " << group.size() << ">({{";
+    for (size_t g = 0; g < group.size(); ++g) body_ << (g ? ",\n    " : "") << "{" << part(group[g]) << "}";
+    body_ << "}}, " << xs[j] << ", " << xsums[j] << ", " << rows << ");  //";
+    for (size_t l : group) body_ << " " << m.weights[l]->name << " [" << m.weights[l]->rows << " x " << k << "]";
+    body_ << " " << ggml_type_info(w->type).name << "\n";
   }
 }
 
@@ -301,7 +340,9 @@ std::string Emitter::model_cu() {
     << "  forge::cuda_rt::Shape s;\n"
     << "  s.vocab = kVocab;\n  s.max_context = kMaxContext;\n  s.max_batch = kMaxBatch;\n  s.hidden_width = kEmbd;\n"
     << "  s.arena_bytes = kArenaBytes;\n  s.acts_bytes = kActsBytes;\n  s.kv_bytes = kKvBytes;\n"
-    << "  s.logits_offset = kLogits;\n  s.attn_smem = kAttnSmem;\n  return s;\n}\n\n"
+    << "  s.logits_offset = kLogits;\n  s.attn_smem = kAttnSmem;\n"
+    << "  s.gemm_weight_elems = " << (o_.max_batch > 1 ? gemm_weight_elems_ : 0) << ";  // prefill GEMM scratch\n"
+    << "  s.gemm_x_elems = " << (o_.max_batch > 1 ? gemm_x_elems_ : 0) << ";\n  return s;\n}\n\n"
     << "class Model final : public forge::cuda_rt::CudaModel {\n public:\n"
     << "  explicit Model(const forge::compiled::WeightsFile& weights)\n"
     << "      : CudaModel(shape(), weights, kWeightsFileBytes,\n"
@@ -405,7 +446,7 @@ std::string cmake_lists(const CudaOptions& o, const std::string& name) {
     << "target_include_directories(model PRIVATE ${FORGE_SOURCE_DIR}/src)\n"
     << "target_compile_options(model PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>)\n"
     << "target_link_libraries(model PRIVATE -Wl,--start-group ${FORGE_LIBRARIES} -Wl,--end-group PkgConfig::FORGE_DEPS\n"
-    << "                      CUDA::cudart_static Threads::Threads)\n"
+    << "                      CUDA::cudart_static CUDA::cublas Threads::Threads)  # cublas: prefill GEMMs\n"
     << "set_target_properties(model PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})\n";
   return c.str();
 }

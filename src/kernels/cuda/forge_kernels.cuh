@@ -349,16 +349,55 @@ __global__ void fake_quant_q8_k(const float* x, float* out, int blocks) {
 
 constexpr int kMatvecWarps = 4;
 
-template <class B, int K, int kCols>
-__global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const uint8_t* __restrict__ w, size_t row_bytes, int rows,
+// One weight matrix of a launch. Projections that read the same input with
+// the same weight type (q, k and v; gate and up) go as the N parts of one
+// launch: fewer launches per token, and the small k/v matrices no longer
+// leave most of the GPU idle in a launch of their own.
+struct MatvecPart {
+  const uint8_t* w;
+  size_t row_bytes;
+  int rows;
+  float* y;
+  const float* bias;
+};
+template <int N> struct MatvecParts {
+  MatvecPart p[N];
+  int blocks() const {
+    int b = 0;
+    for (int i = 0; i < N; ++i) b += (p[i].rows + kMatvecWarps - 1) / kMatvecWarps;
+    return b;
+  }
+};
+
+// The part thread block `block` works on, and its first row there.
+template <int N>
+__device__ __forceinline__ const MatvecPart& part_of(const MatvecParts<N>& ps, int block, int* row0) {
+#pragma unroll
+  for (int i = 0; i < N - 1; ++i) {
+    const int nb = (ps.p[i].rows + kMatvecWarps - 1) / kMatvecWarps;
+    if (block < nb) {
+      *row0 = block * kMatvecWarps;
+      return ps.p[i];
+    }
+    block -= nb;
+  }
+  *row0 = block * kMatvecWarps;
+  return ps.p[N - 1];
+}
+
+template <class B, int K, int kCols, int N>
+__global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constant__ MatvecParts<N> ps,
                                                             const float* __restrict__ x,
-                                                            const float* __restrict__ xsum, int batch,
-                                                            float* __restrict__ y, const float* __restrict__ bias) {
+                                                            const float* __restrict__ xsum, int batch) {
   constexpr int kUnits = K / 32;
   const int lane = threadIdx.x % 32;
-  const int r = blockIdx.x * kMatvecWarps + threadIdx.x / 32;
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, &row0);
+  const int r = row0 + threadIdx.x / 32, rows = part.rows;
+  float* __restrict__ y = part.y;
+  const float* __restrict__ bias = part.bias;
   if (r >= rows) return;
-  const uint8_t* wr = w + static_cast<size_t>(r) * row_bytes;
+  const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
   for (int b0 = 0; b0 < batch; b0 += kCols) {
     float acc[kCols];
 #pragma unroll
@@ -480,18 +519,21 @@ template <class B, int K> struct Staged {
                                  kBlocks % kChunk == 0 && kChunkBytes % kVec == 0;
 };
 
-template <class B, int K>
+template <class B, int K, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps)
-    matvec_staged(const uint8_t* __restrict__ w, size_t row_bytes, int rows, const float* __restrict__ x,
-                  float* __restrict__ y, const float* __restrict__ bias) {
+    matvec_staged(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
   using S = Staged<B, K>;
   using V = std::conditional_t<S::kVec == 16, uint4, uint32_t>;
   constexpr int kVecs = S::kChunkBytes / S::kVec;
   __shared__ V stage[kMatvecWarps][kVecs];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int r = blockIdx.x * kMatvecWarps + warp;
-  if (r >= rows) return;
-  const V* wr = reinterpret_cast<const V*>(w + static_cast<size_t>(r) * row_bytes);
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, &row0);
+  const int r = row0 + warp;
+  if (r >= part.rows) return;
+  float* __restrict__ y = part.y;
+  const float* __restrict__ bias = part.bias;
+  const V* wr = reinterpret_cast<const V*>(part.w + static_cast<size_t>(r) * part.row_bytes);
   const uint8_t* sb = reinterpret_cast<const uint8_t*>(stage[warp]);
   float acc = 0.0f;
   for (int c0 = 0; c0 < S::kBlocks; c0 += S::kChunk) {
@@ -549,17 +591,18 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
   if (lane == 0) y[r] = bias ? acc + bias[r] : acc;
 }
 
-template <class B, int K>
+template <class B, int K, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps)
-    matvec_coalesced(const uint8_t* __restrict__ w, size_t row_bytes, int rows, const float* __restrict__ x,
-                     float* __restrict__ y, const float* __restrict__ bias) {
+    matvec_coalesced(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
   const int lane = threadIdx.x % 32;
-  const int r = blockIdx.x * kMatvecWarps + threadIdx.x / 32;
-  if (r >= rows) return;
-  float s = row_dot_impl<B, K>(w + static_cast<size_t>(r) * row_bytes, x, lane);
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, &row0);
+  const int r = row0 + threadIdx.x / 32;
+  if (r >= part.rows) return;
+  float s = row_dot_impl<B, K>(part.w + static_cast<size_t>(r) * part.row_bytes, x, lane);
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-  if (lane == 0) y[r] = bias ? s + bias[r] : s;
+  if (lane == 0) part.y[r] = part.bias ? s + part.bias[r] : s;
 }
 
 // ---------------------------------------------------------------------------
@@ -830,31 +873,37 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logit
 
 namespace forge::kernels::cuda {
 
-// Host-side launch of y = W x for `batch` rows: one column per pass for a
-// decode step, eight for prefill (the weight row is dequantized once per
+// Host-side launch of y = W x for `batch` rows and every part (one weight
+// matrix each, same type and row length, same input): one column per pass for
+// a decode step, eight for prefill (the weight row is dequantized once per
 // eight activation rows).
 // xsum: the activation blocks' sums (Q8_1: Q4_1 and Q5_1 weights), else unused.
-template <class B, int K>
-void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
-                   int batch, float* y, const float* bias) {
-  const dim3 grid((rows + kMatvecWarps - 1) / kMatvecWarps);
+template <class B, int K, int N>
+void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* x, const float* xsum, int batch) {
+  const dim3 grid(ps.blocks());
   // if constexpr: the decode kernels exist only for the types and row lengths they serve.
   if constexpr (Staged<B, K>::kValue) {
     if (batch == 1) {
-      matvec_staged<B, K><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, y, bias);
+      matvec_staged<B, K, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x);
       return;
     }
   } else if constexpr (CoalescedDot<B>::kValue && K % 32 == 0) {
     if (batch == 1) {
-      matvec_coalesced<B, K><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, y, bias);
+      matvec_coalesced<B, K, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x);
       return;
     }
   }
   if (batch == 1) {
-    matvec<B, K, 1><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
+    matvec<B, K, 1, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, xsum, batch);
   } else {
-    matvec<B, K, 8><<<grid, 32 * kMatvecWarps, 0, s>>>(w, row_bytes, rows, x, xsum, batch, y, bias);
+    matvec<B, K, 8, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, xsum, batch);
   }
+}
+
+template <class B, int K>
+void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
+                   int batch, float* y, const float* bias) {
+  launch_matvec_parts<B, K, 1>(s, MatvecParts<1>{{{w, row_bytes, rows, y, bias}}}, x, xsum, batch);
 }
 
 inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<unsigned>((count + threads - 1) / threads); }

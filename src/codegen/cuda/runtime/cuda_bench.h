@@ -83,24 +83,39 @@ inline int gpu_bench_main(int argc, char** argv, const char* name, ModelFactory 
                         {"tg_tok_s", tg / median(tg_s)},
                         {"tg_first_tokens", std::vector<int32_t>(gen.begin(), gen.begin() + std::min<size_t>(8, gen.size()))}};
     if (profile) {
+      // Summed by op name without "blk.N.": {kind: {ms, launches}}, total ms.
+      auto summed = [](const std::vector<std::pair<std::string, float>>& ops, nlohmann::json* out, double* total) {
+        std::map<std::string, std::pair<double, int>> by_kind;
+        *total = 0;
+        for (const auto& [op, ms] : ops) {
+          std::string kind = op;
+          if (kind.rfind("blk.", 0) == 0) kind = kind.substr(kind.find('.', 4) + 1);
+          by_kind[kind].first += ms;
+          by_kind[kind].second += 1;
+          *total += ms;
+        }
+        *out = nlohmann::json::object();
+        for (const auto& [k, v] : by_kind) (*out)[k] = {{"ms", v.first}, {"launches", v.second}};
+      };
       fwd->truncate(0);
       fwd->prefill({prompt.data(), std::min<size_t>(prompt.size(), 64)}, 0, model::Logits::kNone);
       const int pos = static_cast<int>(std::min<size_t>(prompt.size(), 64));
-      auto ops = m->profile_decode_step(prompt[0], pos);
-      ops = m->profile_decode_step(prompt[0], pos);  // the second: caches and clocks warm
-      std::map<std::string, std::pair<double, int>> by_kind;  // op name without "blk.N."
+      auto ops = m->profile_step({prompt.data(), 1}, pos);
+      ops = m->profile_step({prompt.data(), 1}, pos);  // the second: caches and clocks warm
+      nlohmann::json prof;
       double total = 0;
-      for (const auto& [op, ms] : ops) {
-        std::string kind = op;
-        if (kind.rfind("blk.", 0) == 0) kind = kind.substr(kind.find('.', 4) + 1);
-        by_kind[kind].first += ms;
-        by_kind[kind].second += 1;
-        total += ms;
-      }
-      nlohmann::json prof = nlohmann::json::object();
-      for (const auto& [k, v] : by_kind) prof[k] = {{"ms", v.first}, {"launches", v.second}};
+      summed(ops, &prof, &total);
       j["profile_ms"] = prof;
       j["profile_total_ms"] = total;
+      // One prefill step of min(pp, max_batch) tokens from position 0.
+      const size_t n = std::min<size_t>(prompt.size(), static_cast<size_t>(m->max_batch()));
+      fwd->truncate(0);
+      ops = m->profile_step({prompt.data(), n}, 0);
+      ops = m->profile_step({prompt.data(), n}, 0);
+      summed(ops, &prof, &total);
+      j["prefill_profile_ms"] = prof;
+      j["prefill_profile_total_ms"] = total;
+      j["prefill_profile_tokens"] = n;
     }
     std::printf("%s\n", j.dump().c_str());
     return 0;

@@ -21,6 +21,8 @@
 #include "codegen/cpu/runtime/weights_file.h"
 #include "codegen/cuda/runtime/memory_fit.h"
 #include "kernels/cuda/forge_kernels.cuh"
+#include "kernels/cuda/gemm.cuh"
+#include "kernels/cuda/mmq.cuh"
 #include "model/forward.h"
 
 namespace forge::cuda_rt {
@@ -80,17 +82,60 @@ struct Shape {
   size_t kv_bytes = 0;  // all layers, keys and values
   size_t logits_offset = 0;
   size_t attn_smem = 0;  // dynamic shared memory of the attention kernel
+  // Prefill GEMMs (kernels/cuda/gemm.cuh): dequantized weights a chunk holds
+  // (0: no GEMM, max_batch is 1), activations converted to 16 bits.
+  size_t gemm_weight_elems = 0;
+  size_t gemm_x_elems = 0;
 };
+
+// How prefill multiplies (FORGE_CUDA_GEMM=mmq|f32|tf32|f16|bf16|off,
+// FORGE_CUDA_GEMM_MIN_ROWS): steps of at least min_rows tokens go through
+// mmq.cuh / cuBLAS in `mode` (kernels/cuda/gemm.cuh), smaller ones (and every
+// decode step) through the matrix-vector kernels. The default, mmq, computes
+// the interpreter's numbers; the 16-bit and TF32 modes are for measuring.
+struct GemmSettings {
+  bool enabled = true;
+  kernels::cuda::GemmMode mode = kernels::cuda::GemmMode::kMmq;
+  int min_rows = 16;
+};
+
+inline GemmSettings gemm_settings_from_env() {
+  GemmSettings g;
+  if (const char* m = std::getenv("FORGE_CUDA_GEMM"); m != nullptr && *m != 0) {
+    const std::string v = m;
+    using kernels::cuda::GemmMode;
+    if (v == "mmq") g.mode = GemmMode::kMmq;
+    else if (v == "f32") g.mode = GemmMode::kF32;
+    else if (v == "tf32") g.mode = GemmMode::kTf32;
+    else if (v == "f16") g.mode = GemmMode::kF16;
+    else if (v == "bf16") g.mode = GemmMode::kBf16;
+    else if (v == "off") g.enabled = false;
+    else throw std::invalid_argument("FORGE_CUDA_GEMM=" + v + ": expected mmq, f32, tf32, f16, bf16 or off");
+  }
+  if (const char* r = std::getenv("FORGE_CUDA_GEMM_MIN_ROWS"); r != nullptr && *r != 0) {
+    char* end = nullptr;
+    const long v = std::strtol(r, &end, 10);
+    if (*end != 0 || v < 1 || v > 1000000) {
+      throw std::invalid_argument(std::string("FORGE_CUDA_GEMM_MIN_ROWS=") + r + ": expected a row count >= 1");
+    }
+    g.min_rows = static_cast<int>(v);
+  }
+  return g;
+}
 
 class CudaModel : public model::Forward {
  public:
   CudaModel(const Shape& s, const compiled::WeightsFile& weights, uint64_t weights_bytes, model::ModelInfo info)
-      : s_(s), kv_f32_(kv_f32_requested()), info_(std::move(info)) {
+      : s_(s), kv_f32_(kv_f32_requested()), gemm_settings_(gemm_settings_from_env()), info_(std::move(info)) {
     const cudaDeviceProp prop = open_device();
     size_t free_b = 0, total_b = 0;
     check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
     const size_t kv_bytes = s.kv_bytes * (kv_f32_ ? 2 : 1);
-    MemoryNeeds needs{weights_bytes, kv_bytes, s.arena_bytes + s.acts_bytes, s.max_context};
+    const bool use_gemm = gemm_settings_.enabled && s.gemm_weight_elems > 0;
+    // Rounded up so that the scratch's parts stay 4096-byte aligned (gemm.cuh).
+    const size_t gemm_elems = (s.gemm_weight_elems + 1023) / 1024 * 1024;
+    const size_t gemm_bytes = use_gemm ? kernels::cuda::gemm_scratch_bytes(gemm_elems, s.gemm_x_elems) : 0;
+    MemoryNeeds needs{weights_bytes, kv_bytes, s.arena_bytes + s.acts_bytes + gemm_bytes, s.max_context};
     const std::string err = memory_fit_error(needs, free_b, total_b);
     if (!err.empty()) throw CudaError(std::string(prop.name) + ": " + err);
     if (s.attn_smem > prop.sharedMemPerBlockOptin) {
@@ -109,8 +154,17 @@ class CudaModel : public model::Forward {
     gen_tokens_ = device_alloc((s.max_context + 1) * sizeof(int), "cudaMalloc");
     host_params_ = pinned_alloc((2 + s.max_batch) * sizeof(int));
     host_logits_ = pinned_alloc(static_cast<size_t>(s.vocab) * sizeof(float));
+    if (use_gemm) {
+      gemm_scratch_ = device_alloc(gemm_bytes, "cudaMalloc (prefill GEMM scratch)");
+      if (cublasCreate(&gemm_.handle) != CUBLAS_STATUS_SUCCESS) throw CudaError("cublasCreate failed");
+      gemm_.mode = gemm_settings_.mode;
+      gemm_.scratch = gemm_scratch_.get();
+      gemm_.weight_elems = gemm_elems;
+      gemm_.x_elems = s.gemm_x_elems;
+    }
   }
   ~CudaModel() override {
+    if (gemm_.handle) cublasDestroy(gemm_.handle);
     if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
     if (bench_exec_) cudaGraphExecDestroy(bench_exec_);
     if (stream_) cudaStreamDestroy(stream_);
@@ -120,6 +174,7 @@ class CudaModel : public model::Forward {
 
   const model::ModelInfo& info() const override { return info_; }
   const std::string& device_name() const { return device_name_; }
+  int max_batch() const { return s_.max_batch; }
 
   std::span<const float> prefill(std::span<const int32_t> tokens, int pos, model::Logits logits = model::Logits::kLast,
                                  int seq = 0) override {
@@ -198,17 +253,21 @@ class CudaModel : public model::Forward {
     return secs;
   }
 
-  // Times each op of one decode step launched without a graph (events
-  // between ops): name and milliseconds, for the profile in docs/cuda.md.
-  std::vector<std::pair<std::string, float>> profile_decode_step(int32_t token, int pos) {
+  // Times each op of one step of tokens.size() <= max_batch tokens at `pos`
+  // launched without a graph (events between ops): name and milliseconds,
+  // for the profiles in docs/cuda.md. The cache must hold `pos` positions.
+  std::vector<std::pair<std::string, float>> profile_step(std::span<const int32_t> tokens, int pos) {
+    validate(tokens, pos, 0);
+    if (tokens.size() > static_cast<size_t>(s_.max_batch)) throw std::out_of_range("profile_step: more than max_batch tokens");
+    const int n = static_cast<int>(tokens.size());
     int* hp = host_params();
     hp[0] = pos;
-    hp[1] = token;
-    check(cudaMemcpyAsync(params_.get(), hp, 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
+    std::memcpy(hp + 1, tokens.data(), n * sizeof(int));
+    check(cudaMemcpyAsync(params_.get(), hp, (1 + n) * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
     profiling_ = true;
     marks_.clear();
     mark("start");
-    enqueue(1, model::Logits::kLast);
+    enqueue(n, model::Logits::kLast);
     profiling_ = false;
     check(cudaStreamSynchronize(stream_), "profile step");
     std::vector<std::pair<std::string, float>> r;
@@ -226,6 +285,46 @@ class CudaModel : public model::Forward {
   // Launches one step of n tokens (params_ holds the position and tokens)
   // on stream_; the tail ops run on the rows `logits` asks for.
   virtual void enqueue(int n, model::Logits logits) = 0;
+
+  // y = W x for n activation rows (generated code calls it for every
+  // projection). Steps of at least min_rows tokens: Q8_0 / Q4_0 weights on the
+  // int8 tensor cores (mmq.cuh), other types through cuBLAS on dequantized
+  // weights (gemm.cuh); smaller steps and decode: the matrix-vector kernels.
+  template <class B, int K>
+  void matmul(const uint8_t* w, size_t row_bytes, int rows, float* y, const float* bias, const float* x,
+              const float* xsum, int n) {
+    namespace kc = forge::kernels::cuda;
+    if constexpr (kc::GemmTakes<B, K>::kValue) {
+      if (gemm_.handle && n > 1 && n >= gemm_settings_.min_rows) {
+        if constexpr (kc::MmqTakes<B>::kValue) {
+          if (gemm_.mode == kc::GemmMode::kMmq) {
+            int8_t* qa = static_cast<int8_t*>(kc::gemm_x_scratch(gemm_));
+            float* da = reinterpret_cast<float*>(qa + static_cast<size_t>(n) * K);
+            kc::launch_mmq<B, K>(stream_, w, row_bytes, rows, x, n, qa, da, y, bias);
+            return;
+          }
+        }
+        const cublasStatus_t st = kc::gemm_matmul<B, K>(gemm_, stream_, w, row_bytes, rows, x, xsum, n, y, bias);
+        if (st != CUBLAS_STATUS_SUCCESS) {
+          throw CudaError(std::string("cuBLAS GEMM (") + std::to_string(rows) + " x " + std::to_string(K) + ", " +
+                          std::to_string(n) + " rows): " + cublasGetStatusString(st));
+        }
+        return;
+      }
+    }
+    kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias);
+  }
+
+  // Several projections of one input with one weight type (q, k, v; gate,
+  // up): one matrix-vector launch for all of them, or one GEMM each.
+  template <class B, int K, int N>
+  void matmul_parts(const kernels::cuda::MatvecParts<N>& ps, const float* x, const float* xsum, int n) {
+    if (gemm_.handle && n > 1 && n >= gemm_settings_.min_rows && kernels::cuda::GemmTakes<B, K>::kValue) {
+      for (const auto& p : ps.p) matmul<B, K>(p.w, p.row_bytes, p.rows, p.y, p.bias, x, xsum, n);
+      return;
+    }
+    kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n);
+  }
 
   // Between ops when profiling (generated code calls it after each op).
   void mark(const char* name) {
@@ -253,6 +352,7 @@ class CudaModel : public model::Forward {
   // FORGE_CUDA_KV_F32=1 keeps keys and values in F32, as `forge logits` does
   // (bench/cuda/gpu_check.sh compares logits that way); default F16.
   const bool kv_f32_;
+  const GemmSettings gemm_settings_;
 
   static bool kv_f32_requested() {
     const char* e = std::getenv("FORGE_CUDA_KV_F32");
@@ -311,7 +411,8 @@ class CudaModel : public model::Forward {
 
   model::ModelInfo info_;
   std::string device_name_;
-  DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_;
+  DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_, gemm_scratch_;
+  kernels::cuda::GemmContext gemm_;
   PinnedBytes host_params_, host_logits_;
   std::vector<float> all_logits_;
   int filled_ = 0;
