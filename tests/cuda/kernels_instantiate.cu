@@ -38,6 +38,12 @@ void instantiate(cudaStream_t s) {
                                                                 nullptr);
   kc::attention<64, 64, 32, 8, float><<<1, kc::kAttnThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f,
                                                                    nullptr);
+  kc::attention_prefill<64, 64, 32, 8, __half><<<1, kc::kPaThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f,
+                                                                         0.0f, nullptr, 16);
+  kc::attention_prefill<128, 128, 24, 8, float><<<1, kc::kPaThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f,
+                                                                         0.0f, nullptr, 16);
+  kc::rope_kv<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, nullptr, 8, 2, 64, 64, 32, false, nullptr,
+                                       1.0f, nullptr);
   kc::kv_write<float><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::kv_write<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::embed<BlockQ4_1><<<1, 64, 0, s>>>(nullptr, 0, 256, 1.0f, nullptr, nullptr);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "codegen/cpu/cpu_codegen.h"
@@ -99,6 +100,12 @@ class Emitter {
   int width(int b) const { return g_.buffers[b].width; }
   void op(int i, const Op& op, const std::string& rows);
   void matmul(int i, const graph::MatMulOp& m, const std::string& rows);
+  // "kb, vb": F16 byte offsets of a layer's keys and values in the KV cache.
+  std::string kv_offsets(int layer) const {
+    const size_t kb = kv_layer_bytes() * layer;
+    const size_t vb = kb + static_cast<size_t>(o_.max_context) * s_.n_head_kv * s_.head_dim * 2;
+    return std::to_string(kb) + ", " + std::to_string(vb);
+  }
   size_t kv_layer_bytes() const {
     return static_cast<size_t>(o_.max_context) * s_.n_head_kv * (s_.head_dim + s_.head_dim_v) * 2;
   }
@@ -109,6 +116,11 @@ class Emitter {
   graph::passes::MemoryPlan plan_;
   cpu::WeightLayout layout_;
   size_t acts_bytes_ = 256;
+  // Fusions with the op before: op index whose first input format the
+  // producer (norm, GLU) already quantized; op index whose KV write rope did.
+  int quantized_input_op_ = -1;
+  int kv_written_op_ = -1;
+  std::optional<GgmlType> fused_quant_target(int i, int buffer) const;
   size_t gemm_weight_elems_ = 0;  // largest dequantized chunk a prefill GEMM needs
   size_t gemm_x_elems_ = 0;
   std::ostringstream body_;
@@ -146,9 +158,11 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
         const std::string blocks = "(" + rows + ") * " + std::to_string(k / (k_quant ? 256 : 32));
         const std::string out = "acts() + " + std::to_string(a * region / sizeof(float));
         const std::string sums = at == GgmlType::Q8_1 ? out + " + " + std::to_string(sums_at) : "nullptr";
-        body_ << "  kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << "<<<kc::blocks_for(" << blocks
-              << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", " << out << ", " << (k_quant ? "" : sums + ", ")
-              << blocks << ");\n";
+        if (!(i == quantized_input_op_ && a == 0)) {  // else the op before wrote it
+          body_ << "  kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << "<<<kc::blocks_for(" << blocks
+                << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", " << out << ", " << (k_quant ? "" : sums + ", ")
+                << blocks << ");\n";
+        }
       }
       x = "acts() + " + std::to_string(act_offsets[a] / sizeof(float));
       if (at == GgmlType::Q8_1) xsum = x + " + " + std::to_string(sums_at);
@@ -194,7 +208,30 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
   }
 }
 
+// Op i + 1's input format when it is a projection of `buffer` (the output
+// of op i) whose weights all take Q8_0 or Q8_1 activations: op i can then
+// write the quantized input itself (norm_rows / glu with qout).
+std::optional<GgmlType> Emitter::fused_quant_target(int i, int buffer) const {
+  if (i + 1 >= static_cast<int>(g_.ops.size()) || g_.ops[i + 1].tail != g_.ops[i].tail) return std::nullopt;
+  const auto* m = std::get_if<graph::MatMulOp>(&g_.ops[i + 1].params);
+  if (m == nullptr || m->in != buffer || width(buffer) % 32 != 0 || m->weights.empty()) return std::nullopt;
+  const GgmlType at = quant::vec_dot_type(m->weights[0]->type);
+  if (at != GgmlType::Q8_0 && at != GgmlType::Q8_1) return std::nullopt;
+  for (const model::WeightRef* w : m->weights) {
+    if (quant::vec_dot_type(w->type) != at || w->cols != width(buffer)) return std::nullopt;
+  }
+  return at;
+}
+
 void Emitter::op(int i, const Op& op, const std::string& rows) {
+  // The quantized-input region of op i + 1 (matmul's first acts region).
+  auto fused_quant_args = [&](int buffer, int group) {
+    const std::optional<GgmlType> at = fused_quant_target(i, buffer);
+    if (!at || group % 32 != 0) return std::string("nullptr, nullptr");
+    quantized_input_op_ = i + 1;
+    const size_t sums_at = static_cast<size_t>(o_.max_batch) * width(buffer);
+    return std::string("acts(), ") + (*at == GgmlType::Q8_1 ? "acts() + " + std::to_string(sums_at) : "nullptr");
+  };
   std::visit(
       [&](const auto& p) {
         using P = std::decay_t<decltype(p)>;
@@ -213,24 +250,35 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
                 << (p.residual >= 0 ? F(i, p.residual) : std::string("nullptr")) << ", " << F(i, p.out) << ", "
                 << Wf(p.weight) << ", " << Wf(p.bias) << ", " << w << ", " << p.group << ", "
                 << (p.kind == model::NormKind::kLayer ? "true" : "false") << ", " << (row_per_group ? "true" : "false")
-                << ", " << flt(p.eps) << ", " << flt(p.offset) << ");\n";
+                << ", " << flt(p.eps) << ", " << flt(p.offset) << ", " << fused_quant_args(p.out, p.group) << ");\n";
         } else if constexpr (std::is_same_v<P, graph::MatMulOp>) {
           matmul(i, p, rows);
         } else if constexpr (std::is_same_v<P, graph::RopeOp>) {
+          const auto* at = i + 1 < static_cast<int>(g_.ops.size())
+                               ? std::get_if<graph::AttentionOp>(&g_.ops[i + 1].params)
+                               : nullptr;
+          if (at != nullptr && at->q == p.q && at->k == p.k && at->layer == p.layer &&
+              g_.ops[i + 1].tail == g_.ops[i].tail) {
+            // rope and the next attention's KV write in one launch
+            body_ << "  rope_kv_step(" << F(i, p.q) << ", " << F(i, p.k) << ", " << F(i + 1, at->v) << ", "
+                  << kv_offsets(at->layer) << ", " << p.layer << ", n);\n";
+            kv_written_op_ = i + 1;
+            return;
+          }
           body_ << "  kc::rope<<<dim3(kc::blocks_for((kHeads + kHeadsKv) * (kRopeDims / 2), " << kThreads << "), n), "
                 << kThreads << ", 0, stream_>>>(" << F(i, p.q) << ", " << F(i, p.k)
                 << ", kHeads, kHeadsKv, kHeadDim, kRopeDims, kRopeAdjacent, inv_freq(" << p.layer
                 << "), kRopeScale, params());\n";
         } else if constexpr (std::is_same_v<P, graph::AttentionOp>) {
-          const size_t kb = kv_layer_bytes() * p.layer;
-          const size_t vb = kb + static_cast<size_t>(o_.max_context) * s_.n_head_kv * s_.head_dim * 2;
           body_ << "  attention_step(" << F(i, p.q) << ", " << F(i, p.k) << ", " << F(i, p.v) << ", " << F(i, p.out)
-                << ", " << kb << ", " << vb << ", " << s_.layers[p.layer].sliding_window << ", n);\n";
+                << ", " << kv_offsets(p.layer) << ", " << s_.layers[p.layer].sliding_window << ", n, "
+                << (i == kv_written_op_ ? "false" : "true") << ");\n";
         } else if constexpr (std::is_same_v<P, graph::GluOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.gate));
           body_ << "  kc::glu<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
                 << F(i, p.gate) << ", " << F(i, p.up) << ", " << count << ", "
-                << (p.act == model::Activation::kSilu ? "false" : "true") << ");\n";
+                << (p.act == model::Activation::kSilu ? "false" : "true") << ", " << fused_quant_args(p.gate, 32)
+                << ");\n";
         } else if constexpr (std::is_same_v<P, graph::AddOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.dst));
           body_ << "  kc::add<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
@@ -370,17 +418,40 @@ std::string Emitter::model_cu() {
     << "  // KV write and attention of one layer; kb, vb: F16 byte offsets of its keys and values.\n"
     << "  template <class KvT>\n"
     << "  void attention_kv(const float* q, const float* k, const float* v, float* out, KvT* kc_, KvT* vc_, int window,\n"
-    << "                    int n) {\n"
-    << "    kc::kv_write<KvT><<<dim3(kc::blocks_for(kKvWidth + kKvWidthV, 256), n), 256, 0, stream_>>>(\n"
-    << "        k, v, kc_, vc_, kKvWidth, kKvWidthV, params());\n"
+    << "                    int n, bool write_kv) {\n"
+    << "    if (write_kv) {\n"
+    << "      kc::kv_write<KvT><<<dim3(kc::blocks_for(kKvWidth + kKvWidthV, 256), n), 256, 0, stream_>>>(\n"
+    << "          k, v, kc_, vc_, kKvWidth, kKvWidthV, params());\n"
+    << "    }\n"
+    << "    if constexpr (kc::PrefillAttnTakes<kHeadDim, kHeadDimV>::kValue) {\n"
+    << "      if (n > 1 && n >= prefill_min_rows()) {  // many queries: keys and values staged once per 16\n"
+    << "        kc::attention_prefill<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>\n"
+    << "            <<<dim3(kHeads, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads, 0, stream_>>>(\n"
+    << "                q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap, params(), n);\n"
+    << "        return;\n"
+    << "      }\n"
+    << "    }\n"
     << "    kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>\n"
     << "        <<<dim3(kHeads, n), kc::kAttnThreads, kAttnSmem, stream_>>>(q, out, kc_, vc_, window, kAttnScale,\n"
     << "                                                                   kAttnSoftcap, params());\n"
     << "  }\n"
     << "  void attention_step(const float* q, const float* k, const float* v, float* out, size_t kb, size_t vb,\n"
-    << "                      int window, int n) {\n"
-    << "    if (kv_f32()) attention_kv(q, k, v, out, kv32(kb), kv32(vb), window, n);\n"
-    << "    else attention_kv(q, k, v, out, kv(kb), kv(vb), window, n);\n"
+    << "                      int window, int n, bool write_kv) {\n"
+    << "    if (kv_f32()) attention_kv(q, k, v, out, kv32(kb), kv32(vb), window, n, write_kv);\n"
+    << "    else attention_kv(q, k, v, out, kv(kb), kv(vb), window, n, write_kv);\n"
+    << "  }\n"
+    << "  // RoPE of q and k, and k, v into the layer's cache (the next attention_step skips its write).\n"
+    << "  template <class KvT>\n"
+    << "  void rope_kv_impl(float* q, float* k, const float* v, KvT* kc_, KvT* vc_, int layer, int n) {\n"
+    << "    constexpr int kThreadsNeeded = (kHeads + kHeadsKv) * (kRopeDims / 2) + kHeadsKv * (kHeadDim - kRopeDims) +\n"
+    << "                                   kKvWidthV;\n"
+    << "    kc::rope_kv<KvT><<<dim3(kc::blocks_for(kThreadsNeeded, 256), n), 256, 0, stream_>>>(\n"
+    << "        q, k, v, kc_, vc_, kHeads, kHeadsKv, kHeadDim, kHeadDimV, kRopeDims, kRopeAdjacent, inv_freq(layer),\n"
+    << "        kRopeScale, params());\n"
+    << "  }\n"
+    << "  void rope_kv_step(float* q, float* k, const float* v, size_t kb, size_t vb, int layer, int n) {\n"
+    << "    if (kv_f32()) rope_kv_impl(q, k, v, kv32(kb), kv32(vb), layer, n);\n"
+    << "    else rope_kv_impl(q, k, v, kv(kb), kv(vb), layer, n);\n"
     << "  }\n"
     << "  forge::cuda_rt::DeviceBytes inv_freq_;\n};\n\n"
     << "// One step of n <= kMaxBatch tokens at positions params[0], params[0] + 1, ...\n"

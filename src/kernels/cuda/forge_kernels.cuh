@@ -316,6 +316,25 @@ __global__ void fake_quant_q8_0(const float* x, float* out, float* sums, int blo
   if (sums) sums[i] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
 }
 
+// fake_quant_q8_0 for a block held one value a lane by a full warp (the
+// producer of the values quantizes them as it writes them: one launch less).
+// The same numbers: the block maximum by shuffles (max is exact in any order).
+__device__ __forceinline__ void warp_fake_quant_q8_0(float v, float* out, float* sum_slot) {
+  float amax = fabsf(v);
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+  const float d = __fdiv_rn(amax, 127.0f);
+  const float id = d != 0 ? __fdiv_rn(1.0f, d) : 0.0f;
+  const float q = roundf(clamp_q8(__fmul_rn(v, id)));
+  *out = __fmul_rn(q, __half2float(__float2half_rn(d)));
+  if (sum_slot) {
+    int sum = static_cast<int>(q);
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    if (threadIdx.x % 32 == 0) *sum_slot = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
+  }
+}
+
 // Q8_K levels: iscale = -127 / (the value of largest magnitude), q = rint(x * iscale), d = 1 / iscale.
 __global__ void fake_quant_q8_k(const float* x, float* out, int blocks) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -642,10 +661,12 @@ __device__ double block_sum(double v, double* scratch) {
 
 // One block a row: in += residual (if given), then for each group of `group`
 // values out = norm(in) * weight (+ bias), in double sums as the interpreter.
+// With qout (group % 32 == 0), out also goes to qout as fake_quant_q8_0 would
+// write it (qsums: the Q8_1 block sums, or null): the next projection's input.
 constexpr int kNormThreads = 256;
 __global__ void __launch_bounds__(kNormThreads)
     norm_rows(float* in, const float* residual, float* out, const float* weight, const float* bias, int width,
-              int group, bool layer_norm, bool row_per_group, float eps, float offset) {
+              int group, bool layer_norm, bool row_per_group, float eps, float offset, float* qout, float* qsums) {
   __shared__ double scratch[kNormThreads / 32];
   float* x = in + static_cast<size_t>(blockIdx.x) * width;
   float* y = out + static_cast<size_t>(blockIdx.x) * width;
@@ -671,7 +692,12 @@ __global__ void __launch_bounds__(kNormThreads)
     const float* wg = row_per_group ? weight + g0 : weight;
     for (int j = threadIdx.x; j < group; j += kNormThreads) {
       const float v = static_cast<float>(x[g0 + j] - mean) * scale * (wg[j] + offset);
-      y[g0 + j] = bias ? v + bias[j] : v;
+      const float yv = bias ? v + bias[j] : v;
+      y[g0 + j] = yv;
+      if (qout) {  // whole warps: group % 32 == 0
+        const size_t e = static_cast<size_t>(blockIdx.x) * width + g0 + j;
+        warp_fake_quant_q8_0(yv, qout + e, qsums ? qsums + e / 32 : nullptr);
+      }
     }
     __syncthreads();  // out may alias in: finish this group before the next reads
   }
@@ -704,6 +730,51 @@ __device__ __forceinline__ float kv_load(const __half* p) { return __half2float(
 __device__ __forceinline__ float kv_load(const float* p) { return *p; }
 __device__ __forceinline__ float2 kv_load2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 kv_load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+
+// rope, then kv_write, in one launch: the rotated key pairs go to the cache
+// as they are computed; the key dims past rope_dims and the values are copied.
+template <class KvT>
+__global__ void rope_kv(float* q, float* k, const float* v, KvT* k_cache, KvT* v_cache, int n_head, int n_head_kv,
+                        int head_dim, int head_dim_v, int rope_dims, bool adjacent, const float* inv_freq,
+                        float rope_scale, const int* params) {
+  const int half = rope_dims / 2;
+  const int t = blockIdx.y;
+  const int k_width = n_head_kv * head_dim, v_width = n_head_kv * head_dim_v;
+  const size_t at = static_cast<size_t>(params[0] + t);
+  const int pairs = (n_head + n_head_kv) * half, pass = n_head_kv * (head_dim - rope_dims);
+  int idx = blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx < pairs) {
+    const int h = idx / half, i = idx % half;
+    const bool is_k = h >= n_head;
+    float* x = !is_k ? q + (static_cast<size_t>(t) * n_head + h) * head_dim
+                     : k + (static_cast<size_t>(t) * n_head_kv + (h - n_head)) * head_dim;
+    const double p = (params[0] + t) / static_cast<double>(rope_scale);
+    const double theta = p * inv_freq[i];
+    const float cs = static_cast<float>(cos(theta)), sn = static_cast<float>(sin(theta));
+    const int a = adjacent ? 2 * i : i;
+    const int c = adjacent ? 2 * i + 1 : i + half;
+    const float x0 = x[a], x1 = x[c];
+    const float ya = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+    const float yc = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+    x[a] = ya;
+    x[c] = yc;
+    if (is_k) {
+      KvT* kr = k_cache + at * k_width + static_cast<size_t>(h - n_head) * head_dim;
+      kv_store(kr + a, ya);
+      kv_store(kr + c, yc);
+    }
+    return;
+  }
+  idx -= pairs;
+  if (idx < pass) {
+    const int kvh = idx / (head_dim - rope_dims), d = rope_dims + idx % (head_dim - rope_dims);
+    const size_t j = static_cast<size_t>(kvh) * head_dim + d;
+    kv_store(k_cache + at * k_width + j, k[static_cast<size_t>(t) * k_width + j]);
+    return;
+  }
+  idx -= pass;
+  if (idx < v_width) kv_store(v_cache + at * v_width + idx, v[static_cast<size_t>(t) * v_width + idx]);
+}
 
 // KvT: __half (the default cache) or float (FORGE_CUDA_KV_F32=1: the
 // interpreter's `forge logits` cache, for checking logits against it).
@@ -794,17 +865,113 @@ __global__ void __launch_bounds__(kAttnThreads)
   }
 }
 
+// Prefill attention: a block takes kPaQueries consecutive tokens of one
+// query head and walks the cache in chunks of kPaKeys positions staged in
+// shared memory (each key and value read once per kPaQueries queries instead
+// of once per query), with the running maximum and sum of an online softmax
+// (Milakov & Gimelshein 2018; the FlashAttention loop without tensor cores).
+// 16 threads a query: two scores of a chunk each, HDV / 16 output dims each.
+// The same scores, softmax and sums as attention(), rounded in another order.
+constexpr int kPaQueries = 16, kPaKeys = 32, kPaThreads = 256;
+template <int HD, int HDV> struct PrefillAttnTakes {
+  static constexpr bool kValue = HD <= 128 && HDV <= 128 && HDV % 16 == 0;
+};
+template <int HD, int HDV, int NH, int NKV, class KvT = __half>
+__global__ void __launch_bounds__(kPaThreads)
+    attention_prefill(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
+                      float cap, const int* params, int n) {
+  static_assert(PrefillAttnTakes<HD, HDV>::kValue, "attention_prefill: heads up to 128, value heads of 16s");
+  constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV, kDims = HDV / 16;
+  // +1 a row: the two queries of a warp (and the 16 keys a query's lanes
+  // read) fall in different banks.
+  __shared__ float qs[kPaQueries][HD + 1];
+  __shared__ float ks[kPaKeys][HD + 1];
+  __shared__ float vs[kPaKeys][HDV];
+  __shared__ float ps[kPaQueries][kPaKeys + 1];
+  const int h = blockIdx.x, kvh = h / kGroup, t0 = blockIdx.y * kPaQueries;
+  const int tid = threadIdx.x, qi = tid / 16, sub = tid % 16;
+  const int pos0 = params[0];
+  const int t = t0 + qi, p = pos0 + t;  // this thread's query and its position
+  const bool live = t < n;
+  const int start = window > 0 ? max(0, p - window + 1) : 0;
+  const int last = pos0 + min(n, t0 + kPaQueries) - 1;  // the block's last key position
+  const int first = window > 0 ? max(0, pos0 + t0 - window + 1) : 0;
+  for (int e = tid; e < kPaQueries * HD; e += kPaThreads) {
+    const int i = e / HD, d = e % HD;
+    qs[i][d] = t0 + i < n ? q[(static_cast<size_t>(t0 + i) * NH + h) * HD + d] : 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f, o[kDims];
+#pragma unroll
+  for (int r = 0; r < kDims; ++r) o[r] = 0.0f;
+  for (int j0 = first / kPaKeys * kPaKeys; j0 <= last; j0 += kPaKeys) {
+    __syncthreads();  // qs written / the previous chunk's ks, vs, ps read
+    for (int e = tid; e < kPaKeys * HD; e += kPaThreads) {
+      const int j = e / HD, d = e % HD;
+      ks[j][d] = j0 + j <= last ? kv_load(k_cache + static_cast<size_t>(j0 + j) * kKW + kvh * HD + d) : 0.0f;
+    }
+    for (int e = tid; e < kPaKeys * HDV; e += kPaThreads) {
+      const int j = e / HDV, d = e % HDV;
+      vs[j][d] = j0 + j <= last ? kv_load(v_cache + static_cast<size_t>(j0 + j) * kVW + kvh * HDV + d) : 0.0f;
+    }
+    __syncthreads();
+    float sc[2];
+#pragma unroll
+    for (int c = 0; c < 2; ++c) {
+      const int j = sub + 16 * c, kp = j0 + j;
+      float s = 0.0f;
+#pragma unroll 8
+      for (int d = 0; d < HD; ++d) s += qs[qi][d] * ks[j][d];
+      s *= scale;
+      if (cap > 0.0f) s = cap * tanhf(s / cap);
+      sc[c] = live && kp >= start && kp <= p ? s : -INFINITY;
+    }
+    float mc = fmaxf(sc[0], sc[1]);
+#pragma unroll
+    for (int off = 8; off > 0; off /= 2) mc = fmaxf(mc, __shfl_xor_sync(0xffffffffu, mc, off));
+    const float mn = fmaxf(m, mc);
+    const float alpha = m == -INFINITY ? 0.0f : expf(m - mn);
+    const float p0 = sc[0] == -INFINITY ? 0.0f : expf(sc[0] - mn);
+    const float p1 = sc[1] == -INFINITY ? 0.0f : expf(sc[1] - mn);
+    float rs = p0 + p1;
+#pragma unroll
+    for (int off = 8; off > 0; off /= 2) rs += __shfl_xor_sync(0xffffffffu, rs, off);
+    l = l * alpha + rs;
+    m = mn;
+    ps[qi][sub] = p0;
+    ps[qi][sub + 16] = p1;
+    __syncwarp();  // a query's 16 threads are one half-warp
+#pragma unroll
+    for (int r = 0; r < kDims; ++r) {
+      float acc = o[r] * alpha;
+      const int d = sub + 16 * r;
+#pragma unroll 8
+      for (int j = 0; j < kPaKeys; ++j) acc += ps[qi][j] * vs[j][d];
+      o[r] = acc;
+    }
+  }
+  if (live) {
+    const float inv = 1.0f / l;
+#pragma unroll
+    for (int r = 0; r < kDims; ++r) out[(static_cast<size_t>(t) * NH + h) * HDV + sub + 16 * r] = o[r] * inv;
+  }
+}
+
 // gate = act(gate) * up: SiLU, or GELU with the tanh approximation (Hendrycks & Gimpel).
-__global__ void glu(float* g, const float* u, size_t count, bool gelu) {
+// With qout (rows of a multiple of 32, count too), the result also goes to
+// qout as fake_quant_q8_0 would write it, as norm_rows does.
+__global__ void glu(float* g, const float* u, size_t count, bool gelu, float* qout, float* qsums) {
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const float x = g[i];
+  float r;
   if (!gelu) {
-    g[i] = x / (1.0f + expf(-x)) * u[i];
+    r = x / (1.0f + expf(-x)) * u[i];
   } else {
     const float k = 0.7978845608028654f;  // sqrt(2/pi)
-    g[i] = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x))) * u[i];
+    r = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x))) * u[i];
   }
+  g[i] = r;
+  if (qout) warp_fake_quant_q8_0(r, qout + i, qsums ? qsums + i / 32 : nullptr);
 }
 
 __global__ void add(float* dst, const float* src, size_t count) {

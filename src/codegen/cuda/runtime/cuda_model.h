@@ -326,6 +326,10 @@ class CudaModel : public model::Forward {
     kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n);
   }
 
+  // Steps of at least this many tokens take the prefill kernels (GEMMs,
+  // attention_prefill); FORGE_CUDA_GEMM_MIN_ROWS.
+  int prefill_min_rows() const { return gemm_settings_.min_rows; }
+
   // Between ops when profiling (generated code calls it after each op).
   void mark(const char* name) {
     if (!profiling_) return;
