@@ -57,8 +57,10 @@ WeightsFile WeightsFile::open(const std::string& path, uint64_t fingerprint, std
   std::memcpy(table.data(), bytes.data() + sizeof h, table.size() * sizeof(TensorSlot));
   if (weights_checksum(h, table) != h.checksum) fail("corrupted header (checksum mismatch)");
   if (h.fingerprint != fingerprint) {
-    fail("these weights are for another model (fingerprint " + hex(h.fingerprint) + ", this program was compiled for " +
-         hex(fingerprint) + "); export them with `forge export-weights` from the model this program was compiled from");
+    fail("these weights are for another model or another target (fingerprint " + hex(h.fingerprint) +
+         ", this program was compiled for " + hex(fingerprint) +
+         "); export them with `forge export-weights` (with compile's --target and --cpu) from the model this program "
+         "was compiled from");
   }
   if (h.file_bytes != bytes.size()) {
     fail("truncated or padded: " + std::to_string(bytes.size()) + " bytes, the header says " +
