@@ -38,7 +38,7 @@ compiled_tps() {  # program args... -> "pp tg"
 }
 ids=$(py "import random; random.seed(1); print(','.join(str(random.randrange(1000, 20000)) for _ in range(512)))")
 
-cases=("smollm2-135m Q8_0" "smollm2-135m Q4_0" "llama-3.2-1b Q4_0")
+cases=("smollm2-135m Q8_0" "smollm2-135m Q4_0" "llama-3.2-1b Q4_0" "llama-3.2-1b Q4_K_M")
 echo "| model | type | interp pp512 | interp tg128 | tg/roof | compiled pp512 | compiled tg128 | compiled tg/roof | compiled/interp pp | compiled/interp tg | llama.cpp pp512 | llama.cpp tg128 | compiled/llama.cpp pp | compiled/llama.cpp tg |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in "${cases[@]}"; do

@@ -1,4 +1,5 @@
-// The rows8 layout (kernels/cpu/repack.h) and its kernels (avx2_rows8.h),
+// The rows8 layout (kernels/cpu/repack.h) and its kernels (avx2_rows8.h) for
+// Q8_0, Q4_0, Q4_K and Q6_K,
 // built three times: plain AVX2 (maddubs), AVX-VNNI and AVX-512 VNNI
 // (vpdpbusd), as compiled programs are for x86-64-v3, or for -march=native
 // on CPUs that have them. Checked against the scalar reference: repacked
@@ -38,7 +39,12 @@ std::vector<uint8_t> make_rows(std::mt19937& rng, GgmlType t, int64_t k, int row
     std::uniform_int_distribution<int> byte(0, 255);
     for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
     const size_t block = ggml_type_info(t).type_size;
-    for (size_t off = 0; off < w.size(); off += block) w[off + 1] &= 0x3b;  // half exponent < 31: finite
+    // Half scales with exponent < 31: finite.
+    const size_t d_at = t == GgmlType::Q6_K ? 208 : 0;
+    for (size_t off = 0; off < w.size(); off += block) {
+      w[off + d_at + 1] &= 0x3b;
+      if (t == GgmlType::Q4_K) w[off + 3] &= 0x3b;  // dmin
+    }
     return w;
   }
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -69,14 +75,15 @@ void check(std::mt19937& rng, bool raw) {
   }
 
   constexpr int kBatch = 6;
-  const size_t ab = quant::row_size(GgmlType::Q8_0, K);
+  const GgmlType at = quant::vec_dot_type(t);
+  const size_t ab = quant::row_size(at, K);
   std::vector<uint8_t> acts(ab * kBatch);
   std::normal_distribution<float> nd(0.0f, 3.0f);
   std::vector<float> x(K);
   for (int b = 0; b < kBatch; ++b) {
     for (auto& v : x) v = nd(rng);
     if (b == 5) std::fill(x.begin(), x.end(), -2.5f);  // every level at the extreme
-    quant::quantize_row(GgmlType::Q8_0, x.data(), acts.data() + b * ab, K);
+    quant::quantize_row(at, x.data(), acts.data() + b * ab, K);
   }
   for (int batch = 1; batch <= kBatch; ++batch) {
     std::vector<float> y(static_cast<size_t>(kRowsN) * batch, -1.0f);
@@ -107,6 +114,10 @@ TEST(FORGE_ROWS8_SUITE, RepackedKernelsAreBitIdenticalToTheReference) {
     check<quant::BlockQ4_0, 32>(rng, raw);
     check<quant::BlockQ4_0, 576>(rng, raw);
     check<quant::BlockQ4_0, 2048>(rng, raw);
+    check<quant::BlockQ4_K, 256>(rng, raw);
+    check<quant::BlockQ4_K, 2048>(rng, raw);
+    check<quant::BlockQ6_K, 256>(rng, raw);
+    check<quant::BlockQ6_K, 1536>(rng, raw);
   }
 }
 
@@ -114,7 +125,10 @@ TEST(FORGE_ROWS8_SUITE, WhichMatricesTakeTheLayout) {
   EXPECT_TRUE(rows8_supported(GgmlType::Q8_0, 8, 32));
   EXPECT_TRUE(rows8_supported(GgmlType::Q4_0, 49152, 576));
   EXPECT_FALSE(rows8_supported(GgmlType::Q4_0, 12, 64));    // not whole groups
-  EXPECT_FALSE(rows8_supported(GgmlType::Q6_K, 64, 256));   // no rows8 kernel
+  EXPECT_TRUE(rows8_supported(GgmlType::Q6_K, 64, 256));
+  EXPECT_TRUE(rows8_supported(GgmlType::Q4_K, 8, 2048));
+  EXPECT_FALSE(rows8_supported(GgmlType::Q4_K, 8, 96));     // not whole super-blocks
+  EXPECT_FALSE(rows8_supported(GgmlType::Q5_K, 64, 256));   // no rows8 kernel
   EXPECT_FALSE(rows8_supported(GgmlType::F16, 64, 64));
   EXPECT_FALSE(rows8_supported(GgmlType::Q8_0, 8, kRows8MaxCols + 32));
 }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/avx2/avx2_kernels.h"
 #include "kernels/cpu/repack.h"
@@ -143,20 +144,216 @@ inline void rows8(Len, const uint8_t* w, int64_t g0, int64_t g1, const uint8_t* 
   }
 }
 
-// Any batch, in tiles of up to 4 activation rows.
+// ---- K-quants: one 256-element tile of 8 rows times B Q8_K blocks ------------------
+
+// What a K tile needs of each activation block, worked out once per call.
+struct ActK {
+  float d;
+  int32_t bs_pairs[4];  // Q4_K: sub-block sums (0,2), (1,3), (4,6), (5,7) as int16 pairs
+  int32_t bs32x[16];    // Q6_K: 32 * the 16-element group sums
+};
+
+inline ActK act_k(const BlockQ8_K& a) {
+  ActK r;
+  r.d = a.d;
+  int32_t s32[8];
+  for (int sb = 0; sb < 8; ++sb) s32[sb] = a.bsums[2 * sb] + a.bsums[2 * sb + 1];
+  auto pair = [](int32_t lo, int32_t hi) {
+    return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                                (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+  };
+  r.bs_pairs[0] = pair(s32[0], s32[2]);
+  r.bs_pairs[1] = pair(s32[1], s32[3]);
+  r.bs_pairs[2] = pair(s32[4], s32[6]);
+  r.bs_pairs[3] = pair(s32[5], s32[7]);
+  for (int g = 0; g < 16; ++g) r.bs32x[g] = 32 * a.bsums[g];
+  return r;
+}
+
+// Byte k of every 32-bit lane, as int32.
+inline __m256i lane_byte(__m256i v, int k) {
+  return _mm256_and_si256(_mm256_srli_epi32(v, 8 * k), _mm256_set1_epi32(0xff));
+}
+
+template <class WB> struct TileK;
+template <> struct TileK<BlockQ4_K> {
+  static constexpr size_t kBytes = 8 * sizeof(BlockQ4_K);
+  // s[b] += d d_a * sum_sb scale_sb * dot_sb - dmin d_a * sum_sb min_sb * bsum_sb,
+  // the integers exact: kblock_dot's expression, lane by lane.
+  template <int B>
+  static void accumulate(const uint8_t* tile, const BlockQ8_K* const* a, const ActK* const* f, __m256* s) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i v0 = load256(tile + 32), v1 = load256(tile + 64), v2 = load256(tile + 96);
+    const __m256i k6 = _mm256_set1_epi32(0x3f3f3f3f), k4 = _mm256_set1_epi32(0x0f0f0f0f),
+                  k2 = _mm256_set1_epi32(0x03030303);
+    // kx_scales_mins on 8 rows at once: scales 0-3, 4-7, mins 0-3, 4-7 a byte each.
+    const __m256i sc_lo = _mm256_and_si256(v0, k6);
+    const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(v2, k4),
+                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(v0, 6), k2), 4));
+    const __m256i mn_lo = _mm256_and_si256(v1, k6);
+    const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(v2, 4), k4),
+                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(v1, 6), k2), 4));
+    __m256i isum[B];
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) isum[b] = _mm256_setzero_si256();
+    for (int p = 0; p < 4; ++p) {
+      __m256i lo_acc[B], hi_acc[B];
+      FORGE_UNROLL
+      for (int b = 0; b < B; ++b) lo_acc[b] = hi_acc[b] = _mm256_setzero_si256();
+      FORGE_UNROLL
+      for (int m = 0; m < 8; ++m) {
+        const __m256i w = load256(tile + 128 + 32 * (8 * p + m));
+        const __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+        FORGE_UNROLL
+        for (int b = 0; b < B; ++b) {
+          lo_acc[b] = dot_u8s8(lo_acc[b], lo, bcast4(a[b]->qs + 64 * p + 4 * m));
+          hi_acc[b] = dot_u8s8(hi_acc[b], hi, bcast4(a[b]->qs + 64 * p + 32 + 4 * m));
+        }
+      }
+      const __m256i sc = p < 2 ? sc_lo : sc_hi;
+      const __m256i s_lo = lane_byte(sc, (2 * p) % 4), s_hi = lane_byte(sc, (2 * p + 1) % 4);
+      FORGE_UNROLL
+      for (int b = 0; b < B; ++b) {
+        isum[b] = _mm256_add_epi32(isum[b], _mm256_add_epi32(_mm256_mullo_epi32(lo_acc[b], s_lo),
+                                                             _mm256_mullo_epi32(hi_acc[b], s_hi)));
+      }
+    }
+    // Mins as int16 pairs (min 0, min 2), (1, 3) of each half, times the sums.
+    const __m256i lo16 = _mm256_set1_epi32(0x00ff00ff);
+    const __m256i mn02 = _mm256_and_si256(mn_lo, lo16), mn13 = _mm256_and_si256(_mm256_srli_epi32(mn_lo, 8), lo16);
+    const __m256i mn46 = _mm256_and_si256(mn_hi, lo16), mn57 = _mm256_and_si256(_mm256_srli_epi32(mn_hi, 8), lo16);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + 16)));
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) {
+      const __m256i msum = _mm256_add_epi32(
+          _mm256_add_epi32(_mm256_madd_epi16(mn02, _mm256_set1_epi32(f[b]->bs_pairs[0])),
+                           _mm256_madd_epi16(mn13, _mm256_set1_epi32(f[b]->bs_pairs[1]))),
+          _mm256_add_epi32(_mm256_madd_epi16(mn46, _mm256_set1_epi32(f[b]->bs_pairs[2])),
+                           _mm256_madd_epi16(mn57, _mm256_set1_epi32(f[b]->bs_pairs[3]))));
+      const __m256 da = _mm256_set1_ps(f[b]->d);
+      const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(isum[b])),
+                                     _mm256_mul_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum)));
+      s[b] = _mm256_add_ps(s[b], t);
+    }
+  }
+};
+template <> struct TileK<BlockQ6_K> {
+  static constexpr size_t kBytes = 8 * sizeof(BlockQ6_K);
+  // s[b] += d d_a * sum_g scale_g * (dot_g - 32 bsum_g), exact integers.
+  template <int B>
+  static void accumulate(const uint8_t* tile, const BlockQ8_K* const* a, const ActK* const* f, __m256* s) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
+    __m256i tot[B];
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) tot[b] = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      FORGE_UNROLL
+      for (int qq = 0; qq < 2; ++qq) {  // elements 4m.. of each 32 with m in 4qq..4qq+3: groups 8h + 2t + qq
+        __m256i acc[B][4];
+        FORGE_UNROLL
+        for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = acc[b][2] = acc[b][3] = _mm256_setzero_si256();
+        FORGE_UNROLL
+        for (int m = 4 * qq; m < 4 * qq + 4; ++m) {
+          const __m256i l0 = load256(tile + 144 + 32 * (16 * h + m));
+          const __m256i l1 = load256(tile + 144 + 32 * (16 * h + m + 8));
+          const __m256i qh = load256(tile + 1168 + 32 * (8 * h + m));
+          const __m256i q[4] = {
+              _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(l1, m4),
+                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4)),
+          };
+          FORGE_UNROLL
+          for (int b = 0; b < B; ++b) {
+            FORGE_UNROLL
+            for (int t = 0; t < 4; ++t) acc[b][t] = dot_u8s8(acc[b][t], q[t], bcast4(a[b]->qs + 128 * h + 32 * t + 4 * m));
+          }
+        }
+        FORGE_UNROLL
+        for (int t = 0; t < 4; ++t) {
+          const int g = 8 * h + 2 * t + qq;
+          const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(tile + 16 + 8 * g)));
+          FORGE_UNROLL
+          for (int b = 0; b < B; ++b) {
+            tot[b] = _mm256_add_epi32(
+                tot[b], _mm256_mullo_epi32(_mm256_sub_epi32(acc[b][t], _mm256_set1_epi32(f[b]->bs32x[g])), sc));
+          }
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile)));
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) {
+      s[b] = _mm256_add_ps(s[b], _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(f[b]->d)), _mm256_cvtepi32_ps(tot[b])));
+    }
+  }
+};
+
+// Groups [g0, g1) times B activation rows (Q8_K blocks).
+template <class WB, int B, class Len>
+inline void rows8_k(Len, const uint8_t* w, int64_t g0, int64_t g1, const uint8_t* acts, size_t act_stride, float* y,
+                    int64_t y_stride) {
+  using T = TileK<WB>;
+  constexpr int64_t kNb = Len::get() / 256;
+  static_assert(Len::get() % 256 == 0 && Len::get() <= kRows8MaxCols, "rows8 needs a fixed row length");
+  const BlockQ8_K* a[B];
+  ActK f[B][kNb];
+  FORGE_UNROLL
+  for (int b = 0; b < B; ++b) {
+    a[b] = reinterpret_cast<const BlockQ8_K*>(acts + b * act_stride);
+    for (int64_t i = 0; i < kNb; ++i) f[b][i] = act_k(a[b][i]);
+  }
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* tile = w + g * kNb * T::kBytes;
+    __m256 s[B];
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) s[b] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < kNb; ++i, tile += T::kBytes) {
+      const BlockQ8_K* ai[B];
+      const ActK* fi[B];
+      FORGE_UNROLL
+      for (int b = 0; b < B; ++b) {
+        ai[b] = &a[b][i];
+        fi[b] = &f[b][i];
+      }
+      T::template accumulate<B>(tile, ai, fi, s);
+    }
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) _mm256_storeu_ps(y + b * y_stride + 8 * g, s[b]);
+  }
+}
+
+// Any batch, in tiles of up to 4 activation rows (2 for the K-quants, whose
+// tiles need more registers).
 template <class WB, class Len>
 inline void matvec_rows8(Len len, const void* w, int64_t g0, int64_t g1, const void* acts, size_t act_stride,
                          int batch, float* y, int64_t y_stride) {
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(acts);
-  for (int b0 = 0; b0 < batch; b0 += 4) {
-    const uint8_t* a = ab + b0 * act_stride;
-    float* yb = y + b0 * y_stride;
-    switch (batch - b0 >= 4 ? 4 : batch - b0) {
-      case 4: rows8<WB, 4>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
-      case 3: rows8<WB, 3>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
-      case 2: rows8<WB, 2>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
-      default: rows8<WB, 1>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
+  if constexpr (std::is_same_v<WB, BlockQ4_K> || std::is_same_v<WB, BlockQ6_K>) {
+    for (int b0 = 0; b0 < batch; b0 += 2) {
+      const uint8_t* a = ab + b0 * act_stride;
+      float* yb = y + b0 * y_stride;
+      if (batch - b0 >= 2) {
+        rows8_k<WB, 2>(len, wb, g0, g1, a, act_stride, yb, y_stride);
+      } else {
+        rows8_k<WB, 1>(len, wb, g0, g1, a, act_stride, yb, y_stride);
+      }
+    }
+  } else {
+    for (int b0 = 0; b0 < batch; b0 += 4) {
+      const uint8_t* a = ab + b0 * act_stride;
+      float* yb = y + b0 * y_stride;
+      switch (batch - b0 >= 4 ? 4 : batch - b0) {
+        case 4: rows8<WB, 4>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
+        case 3: rows8<WB, 3>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
+        case 2: rows8<WB, 2>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
+        default: rows8<WB, 1>(len, wb, g0, g1, a, act_stride, yb, y_stride); break;
+      }
     }
   }
 }
