@@ -2,9 +2,9 @@
 # One device call: checks compiled CUDA models against the CPU interpreter on
 # the GPU machine, then times forge synth models. Run from the repository root
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
-#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [speed] [speed-small] [modes]
+#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes]
 # (check-gemm needs check in the same call: it reuses its programs and logits;
-# modes needs speed: pp512 of its programs by FORGE_CUDA_GEMM)
+# modes and selfcheck need speed: they use its programs)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
 # The forge binary and the static libraries a generated project links were
@@ -128,6 +128,32 @@ if [[ " $PARTS " == *" speed"* ]]; then
       tail -2 "$OUT/speed.err"
   done <"$W/speed.txt"
   python3 bench/cuda/table.py speed "$OUT/speed.jsonl" "$OUT/bandwidth.json"
+fi
+
+if [[ " $PARTS " == *" kernels "* ]]; then
+  # The prefill kernels against the kernels they replace, at the models' shapes.
+  nvcc -std=c++20 -O2 -arch=sm_90 -Isrc bench/cuda/kernel_check.cu -o "$W/kernel_check" && "$W/kernel_check" |
+    tee "$OUT/kernel_check.txt"
+fi
+
+if [[ " $PARTS " == *" selfcheck "* ]]; then  # after speed, on its programs
+  # Whole synth models, 20 prompt positions: the prefill path (mmq,
+  # attention_prefill) and the matrix-vector path, each against the
+  # interpreter (F32 KV cache as forge logits). These deep random models are
+  # chaotic under activation quantization (one level flipping moves the
+  # logits), so this shows both paths' distance, not a kernel's error: that
+  # is the kernels part.
+  T20=$TOK,11,12,13,14,17,19,23,29
+  echo "== synth models, 20 positions, worst rel RMS against the interpreter"
+  for n in smollm2-135m-Q8_0 smollm2-135m-Q4_0; do
+    $FORGE logits -m "$W/$n.gguf" --tokens $T20 --positions all --json >"$W/$n.il.json" 2>/dev/null
+    FORGE_CUDA_KV_F32=1 FORGE_CUDA_GEMM=off "$W/$n-cuda/model" --tokens $T20 --logits >"$W/$n.off.json" 2>/dev/null
+    FORGE_CUDA_KV_F32=1 FORGE_CUDA_GEMM_MIN_ROWS=1 "$W/$n-cuda/model" --tokens $T20 --logits >"$W/$n.mmq.json" 2>/dev/null
+    for v in off mmq; do
+      python3 bench/cuda/compare.py "$n-$v" "$W/$n.il.json" "$W/$n.$v.json" /nonexistent /nonexistent |
+        python3 -c 'import json,sys; r=json.load(sys.stdin); print("%-24s %s" % (r["model"], r.get("logits_rel_rms", r.get("error"))))'
+    done
+  done
 fi
 
 if [[ " $PARTS " == *" modes "* ]]; then  # after speed, on its programs

@@ -24,8 +24,11 @@ void all_types(cudaStream_t s) {
 // int8 tensor-core prefill: whole stages (K % 128 == 0) and a partial last one (576)
 template <class B>
 void mmq_lengths(cudaStream_t s) {
-  kc::launch_mmq<B, 2048>(s, nullptr, 0, 0, nullptr, 16, nullptr, nullptr, nullptr, nullptr);
-  kc::launch_mmq<B, 576>(s, nullptr, 0, 0, nullptr, 16, nullptr, nullptr, nullptr, nullptr);
+  kc::launch_mmq<B, 2048>(s, nullptr, 0, 0, nullptr, nullptr, 16, nullptr, nullptr);
+  kc::launch_mmq<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 16, nullptr, nullptr);
+  // the decode matvec on int8 levels (__dp4a)
+  kc::launch_matvec<B, 2048>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, nullptr, nullptr);
+  kc::launch_matvec<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, nullptr, nullptr);
 }
 
 void instantiate(cudaStream_t s) {
@@ -44,6 +47,10 @@ void instantiate(cudaStream_t s) {
                                                                          0.0f, nullptr, 16);
   kc::rope_kv<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, nullptr, 8, 2, 64, 64, 32, false, nullptr,
                                        1.0f, nullptr);
+  kc::fake_quant_q8_0<<<1, 64, 0, s>>>(nullptr, kc::Q8Out{}, 0);
+  kc::norm_rows<<<1, kc::kNormThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, false, false, 0.0f, 0.0f,
+                                                kc::Q8Out{});
+  kc::glu<<<1, 256, 0, s>>>(nullptr, nullptr, 0, false, kc::Q8Out{});
   kc::kv_write<float><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::kv_write<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::embed<BlockQ4_1><<<1, 64, 0, s>>>(nullptr, 0, 256, 1.0f, nullptr, nullptr);

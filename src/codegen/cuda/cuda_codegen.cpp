@@ -100,6 +100,21 @@ class Emitter {
   int width(int b) const { return g_.buffers[b].width; }
   void op(int i, const Op& op, const std::string& rows);
   void matmul(int i, const graph::MatMulOp& m, const std::string& rows);
+  // An acts region of k-wide rows quantized to Q8_0 / Q8_1 (kc::Q8Out) at
+  // float offset off: max_batch x k values, max_batch x k / 32 block sums
+  // (Q8_1), max_batch x k int8 levels, max_batch x k / 32 scales. The runtime
+  // finds the levels and scales from the values' address the same way
+  // (cuda_model.h levels_of / scales_of).
+  size_t q8_region_floats(int k) const {
+    return static_cast<size_t>(o_.max_batch) * (k + k / 32 + k / 4 + k / 32);
+  }
+  std::string q8_out(size_t off, int k, GgmlType at) const {
+    const size_t b = static_cast<size_t>(o_.max_batch);
+    const std::string base = "acts() + " + std::to_string(off);
+    return "kc::Q8Out{" + base + ", " + (at == GgmlType::Q8_1 ? base + " + " + std::to_string(b * k) : "nullptr") +
+           ", reinterpret_cast<int8_t*>(" + base + " + " + std::to_string(b * (k + k / 32)) + "), " + base + " + " +
+           std::to_string(b * (k + k / 32 + k / 4)) + "}";
+  }
   // "kb, vb": F16 byte offsets of a layer's keys and values in the KV cache.
   std::string kv_offsets(int layer) const {
     const size_t kb = kv_layer_bytes() * layer;
@@ -132,9 +147,9 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
   // input quantized once, as the interpreter does, into its own acts region.
   std::vector<GgmlType> act_types;
   std::vector<size_t> act_offsets;
-  // A region: max_batch rows of k floats, then (Q8_1) one block sum per 32.
+  // A region: q8_out's layout (max_batch rows of k values, sums, levels, scales).
   const size_t sums_at = static_cast<size_t>(o_.max_batch) * k;
-  const size_t region = (sums_at + static_cast<size_t>(o_.max_batch) * (k / 32)) * sizeof(float);
+  const size_t region = q8_region_floats(k) * sizeof(float);
   std::vector<std::string> xs, xsums;  // each weight's input (and Q8_1 sums)
   for (size_t j = 0; j < m.weights.size(); ++j) {
     const model::WeightRef* w = m.weights[j];
@@ -156,12 +171,11 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
         const bool k_quant = at == GgmlType::Q8_K;
         if (k_quant && k % 256 != 0) throw CodegenError("'" + w->name + "': K-quant rows must be a multiple of 256");
         const std::string blocks = "(" + rows + ") * " + std::to_string(k / (k_quant ? 256 : 32));
-        const std::string out = "acts() + " + std::to_string(a * region / sizeof(float));
-        const std::string sums = at == GgmlType::Q8_1 ? out + " + " + std::to_string(sums_at) : "nullptr";
+        const std::string out = k_quant ? "acts() + " + std::to_string(a * region / sizeof(float))
+                                        : q8_out(a * region / sizeof(float), k, at);
         if (!(i == quantized_input_op_ && a == 0)) {  // else the op before wrote it
           body_ << "  kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << "<<<kc::blocks_for(" << blocks
-                << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", " << out << ", " << (k_quant ? "" : sums + ", ")
-                << blocks << ");\n";
+                << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", " << out << ", " << blocks << ");\n";
         }
       }
       x = "acts() + " + std::to_string(act_offsets[a] / sizeof(float));
@@ -227,10 +241,9 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
   // The quantized-input region of op i + 1 (matmul's first acts region).
   auto fused_quant_args = [&](int buffer, int group) {
     const std::optional<GgmlType> at = fused_quant_target(i, buffer);
-    if (!at || group % 32 != 0) return std::string("nullptr, nullptr");
+    if (!at || group % 32 != 0) return std::string("kc::Q8Out{}");
     quantized_input_op_ = i + 1;
-    const size_t sums_at = static_cast<size_t>(o_.max_batch) * width(buffer);
-    return std::string("acts(), ") + (*at == GgmlType::Q8_1 ? "acts() + " + std::to_string(sums_at) : "nullptr");
+    return q8_out(0, width(buffer), *at);
   };
   std::visit(
       [&](const auto& p) {

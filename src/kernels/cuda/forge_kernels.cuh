@@ -293,10 +293,22 @@ __device__ __forceinline__ void dequant_unit<BlockQ6_K>(const uint8_t* row, int 
 // The interpreter's clamp before rounding (quant/rounding.h clamp_q8): NaN -> 0.
 __device__ __forceinline__ float clamp_q8(float v) { return v != v ? 0.0f : fminf(fmaxf(v, -127.0f), 127.0f); }
 
+// Where a Q8_0 / Q8_1 quantized activation row set goes (each index a 32-value
+// block i of row-major rows): vals: the fake-quantized floats q * half(d) the
+// float kernels multiply; sums (Q8_1, or null): half(sum(q) * d); levels and
+// scales: q as int8 and half(d), for the integer kernels (mmq.cuh, the decode
+// matvec of Q8_0 / Q4_0: __dp4a), which then compute the interpreter's
+// integer block sums.
+struct Q8Out {
+  float* vals;
+  float* sums;
+  int8_t* levels;
+  float* scales;
+};
+
 // Q8_0 and Q8_1 levels as quant::quantize_row writes them: d = amax / 127
-// (float), q = roundf(clamp(x * (1 / d))), d stored as half. out = q * half(d).
-// With `sums` (Q8_1), sums[block] = half(sum(q) * d), the block's stored s.
-__global__ void fake_quant_q8_0(const float* x, float* out, float* sums, int blocks) {
+// (float), q = roundf(clamp(x * (1 / d))), d stored as half.
+__global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= blocks) return;
   const float* xb = x + 32 * static_cast<size_t>(i);
@@ -311,27 +323,43 @@ __global__ void fake_quant_q8_0(const float* x, float* out, float* sums, int blo
     q[j] = roundf(clamp_q8(__fmul_rn(xb[j], id)));
     sum += static_cast<int>(q[j]);
   }
-  float* o = out + 32 * static_cast<size_t>(i);
-  for (int j = 0; j < 32; ++j) o[j] = __fmul_rn(q[j], dh);
-  if (sums) sums[i] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
+  float* v = o.vals + 32 * static_cast<size_t>(i);
+  for (int j = 0; j < 32; ++j) v[j] = __fmul_rn(q[j], dh);
+  if (o.sums) o.sums[i] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
+  if (o.levels) {
+    uint32_t* l = reinterpret_cast<uint32_t*>(o.levels + 32 * static_cast<size_t>(i));
+    for (int j = 0; j < 8; ++j) {
+      l[j] = (static_cast<uint32_t>(static_cast<int>(q[4 * j])) & 0xffu) |
+             (static_cast<uint32_t>(static_cast<int>(q[4 * j + 1])) & 0xffu) << 8 |
+             (static_cast<uint32_t>(static_cast<int>(q[4 * j + 2])) & 0xffu) << 16 |
+             (static_cast<uint32_t>(static_cast<int>(q[4 * j + 3])) & 0xffu) << 24;
+    }
+    o.scales[i] = dh;
+  }
 }
 
 // fake_quant_q8_0 for a block held one value a lane by a full warp (the
 // producer of the values quantizes them as it writes them: one launch less).
 // The same numbers: the block maximum by shuffles (max is exact in any order).
-__device__ __forceinline__ void warp_fake_quant_q8_0(float v, float* out, float* sum_slot) {
+// e: the value's index (its block: e / 32).
+__device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, size_t e) {
   float amax = fabsf(v);
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
   const float d = __fdiv_rn(amax, 127.0f);
   const float id = d != 0 ? __fdiv_rn(1.0f, d) : 0.0f;
   const float q = roundf(clamp_q8(__fmul_rn(v, id)));
-  *out = __fmul_rn(q, __half2float(__float2half_rn(d)));
-  if (sum_slot) {
+  const float dh = __half2float(__float2half_rn(d));
+  o.vals[e] = __fmul_rn(q, dh);
+  if (o.sums) {
     int sum = static_cast<int>(q);
 #pragma unroll
     for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-    if (threadIdx.x % 32 == 0) *sum_slot = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
+    if (threadIdx.x % 32 == 0) o.sums[e / 32] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
+  }
+  if (o.levels) {
+    o.levels[e] = static_cast<int8_t>(static_cast<int>(q));
+    if (threadIdx.x % 32 == 0) o.scales[e / 32] = dh;
   }
 }
 
@@ -460,7 +488,8 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constan
   }
 }
 
-// Decode (one activation row) for the benchmark types Q8_0, Q4_0 and F16:
+// Decode (one activation row) for the benchmark types Q8_0, Q4_0, F16 and
+// Q6_K (the output matrix of the Q4_0 presets):
 // the lanes of a warp read consecutive bytes of the weight row (coalesced),
 // instead of one 34/18/64-byte block per lane as matvec does. Q8_0: 8 lanes a
 // block, 4 quants each; Q4_0: 4 lanes a block, 4 bytes (8 quants) each; F16:
@@ -470,6 +499,7 @@ template <class B> struct CoalescedDot { static constexpr bool kValue = false; }
 template <> struct CoalescedDot<BlockQ8_0> { static constexpr bool kValue = true; };
 template <> struct CoalescedDot<BlockQ4_0> { static constexpr bool kValue = true; };
 template <> struct CoalescedDot<BlockF16> { static constexpr bool kValue = true; };
+template <> struct CoalescedDot<BlockQ6_K> { static constexpr bool kValue = true; };
 
 template <class B, int K>
 __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, const float* __restrict__ x, int lane) {
@@ -507,6 +537,30 @@ __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, co
                       static_cast<float>(static_cast<int>((q >> 28) & 0xf) - 8) * xh.w;
       acc += d * s;
     }
+  } else if constexpr (std::is_same_v<B, BlockQ6_K>) {
+    // Lane l takes weights 128 h + 32 g + l of each super-block (h < 2, g < 4):
+    // byte l of each 32-byte run of ql and qh, so a warp reads 32 consecutive
+    // bytes a load (the old kernel gave a lane one 32-weight unit: 32 lanes, 32
+    // scattered 2-byte loads). The products as dequant_unit<BlockQ6_K>.
+#pragma unroll 4
+    for (int b = 0; b < K / 256; ++b) {
+      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ6_K);
+      const float d = h2f(ld16(blk + 208));
+      const float* xb = x + 256 * b + lane;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int ql0 = __ldg(blk + 64 * h + lane), ql1 = __ldg(blk + 64 * h + 32 + lane);
+        const int qh = __ldg(blk + 128 + 32 * h + lane);
+        const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192 + 8 * h);
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+          const int lo = ((g & 1) ? ql1 : ql0) >> (4 * (g / 2)) & 0xf;
+          const int hi = (qh >> (2 * g)) & 3;
+          const float dg = d * static_cast<float>(__ldg(sc + 2 * g + lane / 16));
+          acc += dg * static_cast<float>((lo | (hi << 4)) - 32) * __ldg(xb + 128 * h + 32 * g);
+        }
+      }
+    }
   } else {  // F16, K % 8 == 0: rows are 16-byte aligned
 #pragma unroll 8
     for (int c = lane; c < K / 8; c += 32) {
@@ -538,9 +592,16 @@ template <class B, int K> struct Staged {
                                  kBlocks % kChunk == 0 && kChunkBytes % kVec == 0;
 };
 
-template <class B, int K, int N>
+// With levels (kInt): the activation's int8 levels and scales (Q8Out) and
+// __dp4a on 4 weight and 4 activation levels at a time, each block's partial
+// integer sums scaled by d_w * d_a as quant_legacy.cpp's vec_dot does: a
+// quarter of the instructions of the float path (which this kernel's time was
+// bound by: ~4 warp instructions per 34-byte block at 4 TB/s is most of the
+// chip's issue rate) and the interpreter's integer products.
+template <class B, int K, int N, bool kInt>
 __global__ void __launch_bounds__(32 * kMatvecWarps)
-    matvec_staged(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
+    matvec_staged(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x,
+                  const int8_t* __restrict__ levels, const float* __restrict__ scales) {
   using S = Staged<B, K>;
   using V = std::conditional_t<S::kVec == 16, uint4, uint32_t>;
   constexpr int kVecs = S::kChunkBytes / S::kVec;
@@ -567,7 +628,32 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
       if (lane + 32 * i < kVecs) stage[warp][lane + 32 * i] = tmp[i];
     }
     __syncwarp();
-    if constexpr (std::is_same_v<B, BlockQ8_0>) {
+    if constexpr (kInt && std::is_same_v<B, BlockQ8_0>) {
+      const int sub = lane % 8;
+#pragma unroll 8
+      for (int b = lane / 8; b < S::kChunk; b += 4) {
+        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ8_0));
+        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
+        const int wq = static_cast<int>(*reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub) |
+                                        (static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub)) << 16));
+        const int aq = __ldg(reinterpret_cast<const int*>(levels + 32 * (c0 + b) + 4 * sub));
+        acc += d * __ldg(scales + c0 + b) * static_cast<float>(__dp4a(wq, aq, 0));
+      }
+    } else if constexpr (kInt) {  // Q4_0: byte j of the 16 holds weights j (low nibble) and j + 16
+      const int sub = lane % 4;
+#pragma unroll 8
+      for (int b = lane / 4; b < S::kChunk; b += 8) {
+        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ4_0));
+        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
+        const uint32_t q = *reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub) |
+                           (static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub)) << 16);
+        const int lo = static_cast<int>(__vsub4(q & 0x0f0f0f0fu, 0x08080808u));
+        const int hi = static_cast<int>(__vsub4((q >> 4) & 0x0f0f0f0fu, 0x08080808u));
+        const int* al = reinterpret_cast<const int*>(levels + 32 * (c0 + b));
+        const int sumi = __dp4a(lo, __ldg(al + sub), __dp4a(hi, __ldg(al + 4 + sub), 0));
+        acc += d * __ldg(scales + c0 + b) * static_cast<float>(sumi);
+      }
+    } else if constexpr (std::is_same_v<B, BlockQ8_0>) {
       const int sub = lane % 8;
 #pragma unroll 8
       for (int b = lane / 8; b < S::kChunk; b += 4) {
@@ -661,12 +747,12 @@ __device__ double block_sum(double v, double* scratch) {
 
 // One block a row: in += residual (if given), then for each group of `group`
 // values out = norm(in) * weight (+ bias), in double sums as the interpreter.
-// With qout (group % 32 == 0), out also goes to qout as fake_quant_q8_0 would
-// write it (qsums: the Q8_1 block sums, or null): the next projection's input.
+// With q.vals (group % 32 == 0), out is also quantized into q as
+// fake_quant_q8_0 would write it: the next projection's input.
 constexpr int kNormThreads = 256;
 __global__ void __launch_bounds__(kNormThreads)
     norm_rows(float* in, const float* residual, float* out, const float* weight, const float* bias, int width,
-              int group, bool layer_norm, bool row_per_group, float eps, float offset, float* qout, float* qsums) {
+              int group, bool layer_norm, bool row_per_group, float eps, float offset, Q8Out q) {
   __shared__ double scratch[kNormThreads / 32];
   float* x = in + static_cast<size_t>(blockIdx.x) * width;
   float* y = out + static_cast<size_t>(blockIdx.x) * width;
@@ -694,10 +780,7 @@ __global__ void __launch_bounds__(kNormThreads)
       const float v = static_cast<float>(x[g0 + j] - mean) * scale * (wg[j] + offset);
       const float yv = bias ? v + bias[j] : v;
       y[g0 + j] = yv;
-      if (qout) {  // whole warps: group % 32 == 0
-        const size_t e = static_cast<size_t>(blockIdx.x) * width + g0 + j;
-        warp_fake_quant_q8_0(yv, qout + e, qsums ? qsums + e / 32 : nullptr);
-      }
+      if (q.vals) warp_fake_quant_q8_0(yv, q, static_cast<size_t>(blockIdx.x) * width + g0 + j);  // whole warps
     }
     __syncthreads();  // out may alias in: finish this group before the next reads
   }
@@ -957,9 +1040,9 @@ __global__ void __launch_bounds__(kPaThreads)
 }
 
 // gate = act(gate) * up: SiLU, or GELU with the tanh approximation (Hendrycks & Gimpel).
-// With qout (rows of a multiple of 32, count too), the result also goes to
-// qout as fake_quant_q8_0 would write it, as norm_rows does.
-__global__ void glu(float* g, const float* u, size_t count, bool gelu, float* qout, float* qsums) {
+// With q.vals (rows of a multiple of 32, count too), the result is also
+// quantized into q as fake_quant_q8_0 would write it, as norm_rows does.
+__global__ void glu(float* g, const float* u, size_t count, bool gelu, Q8Out q) {
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const float x = g[i];
@@ -971,7 +1054,7 @@ __global__ void glu(float* g, const float* u, size_t count, bool gelu, float* qo
     r = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x))) * u[i];
   }
   g[i] = r;
-  if (qout) warp_fake_quant_q8_0(r, qout + i, qsums ? qsums + i / 32 : nullptr);
+  if (q.vals) warp_fake_quant_q8_0(r, q, i);
 }
 
 __global__ void add(float* dst, const float* src, size_t count) {
@@ -1045,13 +1128,17 @@ namespace forge::kernels::cuda {
 // a decode step, eight for prefill (the weight row is dequantized once per
 // eight activation rows).
 // xsum: the activation blocks' sums (Q8_1: Q4_1 and Q5_1 weights), else unused.
+// levels, scales: the input's int8 levels (Q8Out; Q8_0 / Q4_0 weights), or
+// null for the float kernels.
 template <class B, int K, int N>
-void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* x, const float* xsum, int batch) {
+void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* x, const float* xsum, int batch,
+                         const int8_t* levels = nullptr, const float* scales = nullptr) {
   const dim3 grid(ps.blocks());
   // if constexpr: the decode kernels exist only for the types and row lengths they serve.
   if constexpr (Staged<B, K>::kValue) {
     if (batch == 1) {
-      matvec_staged<B, K, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x);
+      if (levels) matvec_staged<B, K, N, true><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, levels, scales);
+      else matvec_staged<B, K, N, false><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, nullptr, nullptr);
       return;
     }
   } else if constexpr (CoalescedDot<B>::kValue && K % 32 == 0) {
@@ -1069,8 +1156,9 @@ void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* 
 
 template <class B, int K>
 void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
-                   int batch, float* y, const float* bias) {
-  launch_matvec_parts<B, K, 1>(s, MatvecParts<1>{{{w, row_bytes, rows, y, bias}}}, x, xsum, batch);
+                   int batch, float* y, const float* bias, const int8_t* levels = nullptr,
+                   const float* scales = nullptr) {
+  launch_matvec_parts<B, K, 1>(s, MatvecParts<1>{{{w, row_bytes, rows, y, bias}}}, x, xsum, batch, levels, scales);
 }
 
 inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<unsigned>((count + threads - 1) / threads); }

@@ -5,11 +5,12 @@
 // core exact and is scaled as quant_legacy.cpp's vec_dot does:
 // s += d_w * d_a * float(sumi), block after block.
 //
-// Tiles: a thread block of 4 warps computes 64 weight rows x 128 activation
-// rows; each warp 32 x 64 (2 x 8 mma tiles). Four quant blocks (K = 128) are
+// Tiles: a thread block of 8 warps computes 64 weight rows x 128 activation
+// rows; each warp 32 x 32 (2 x 4 mma tiles). Four quant blocks (K = 128) are
 // staged in shared memory at a time, as int8 rows of 144 bytes (128 + 16:
 // with the 4-byte fragment reads at 36 words a row, the 32 lanes of a warp
-// hit 32 different banks) plus one float scale per block.
+// hit 32 different banks) plus one float scale per block; the next stage's
+// global loads are issued before this stage's products (held in registers).
 #pragma once
 
 #include <cstdint>
@@ -23,48 +24,9 @@ template <class B> struct MmqTakes {
   static constexpr bool kValue = std::is_same_v<B, BlockQ8_0> || std::is_same_v<B, BlockQ4_0>;
 };
 
-// The Q8_0 levels and scale back from fake_quant_q8_0's output (q * half(d)):
-// a block's largest magnitude is 127 * half(d) (the quantizer maps the
-// largest |x| to exactly 127), so amax / 127 gives half(d) back exactly, and
-// each value / half(d) its level exactly (both quotients are representable).
-__global__ void requant_q8_0(const float* __restrict__ x, int8_t* __restrict__ q, float* __restrict__ d,
-                             size_t blocks) {
-  const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= blocks) return;
-  const float4* xb = reinterpret_cast<const float4*>(x + 32 * i);
-  float v[32];
-  float amax = 0.0f;
-#pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    const float4 f = xb[j];
-    v[4 * j] = f.x;
-    v[4 * j + 1] = f.y;
-    v[4 * j + 2] = f.z;
-    v[4 * j + 3] = f.w;
-  }
-#pragma unroll
-  for (int j = 0; j < 32; ++j) amax = fmaxf(amax, fabsf(v[j]));
-  const float dh = __fdiv_rn(amax, 127.0f);
-  uint32_t packed[8];
-#pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    uint32_t p = 0;
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int l = dh != 0.0f ? __float2int_rn(__fdiv_rn(v[4 * j + e], dh)) : 0;
-      p |= (static_cast<uint32_t>(l) & 0xffu) << (8 * e);
-    }
-    packed[j] = p;
-  }
-  uint4* qo = reinterpret_cast<uint4*>(q + 32 * i);
-  qo[0] = make_uint4(packed[0], packed[1], packed[2], packed[3]);
-  qo[1] = make_uint4(packed[4], packed[5], packed[6], packed[7]);
-  d[i] = dh;
-}
-
 constexpr int kMmqRows = 64;     // weight rows a thread block
 constexpr int kMmqCols = 128;    // activation rows (tokens) a thread block
-constexpr int kMmqThreads = 128;
+constexpr int kMmqThreads = 256; // 8 warps, 2 x 4, each 32 rows x 32 tokens
 constexpr int kMmqStage = 4;     // quant blocks (of 32) staged at a time
 constexpr int kMmqStride = 32 * kMmqStage + 16;  // bytes a staged row
 
@@ -76,8 +38,65 @@ __device__ __forceinline__ void mma_s8(int* c, const uint32_t* a, uint32_t b0, u
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(0), "r"(0), "r"(0), "r"(0));
 }
 
+// One stage of a thread's share of the tile loads, held in registers while
+// the previous stage is multiplied (the loads' latency hides behind the mma):
+// one (row, block) of weights as 32 int8 levels and its scale, 4 16-byte
+// pieces of activation levels, 2 activation scales.
+struct MmqLoads {
+  uint32_t wq[8];
+  float wd;
+  uint4 xq[4];
+  float xd[2];
+};
+
+template <class B, int K>
+__device__ __forceinline__ void mmq_load(MmqLoads& L, const uint8_t* __restrict__ w, size_t row_bytes, int rows,
+                                         const int8_t* __restrict__ qa, const float* __restrict__ da, int n, int row0,
+                                         int col0, int b0, int tid) {
+  constexpr int kBlocks = K / 32;
+  {  // weights: thread tid takes row tid / 4, block tid % 4 (neighbouring threads, neighbouring blocks)
+    const int gr = row0 + tid / kMmqStage, gb = b0 + tid % kMmqStage;
+    if (gr < rows && gb < kBlocks) {
+      const uint8_t* blk = w + static_cast<size_t>(gr) * row_bytes + static_cast<size_t>(gb) * sizeof(B);
+      L.wd = h2f(ld16(blk));
+      if constexpr (std::is_same_v<B, BlockQ8_0>) {
+#pragma unroll
+        for (int j = 0; j < 8; ++j) L.wq[j] = ld16(blk + 2 + 4 * j) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * j)) << 16);
+      } else {
+        // Q4_0: byte j holds weight j (low nibble) and j + 16 (high); level - 8.
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const uint32_t b = ld16(blk + 2 + 4 * j) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * j)) << 16);
+          L.wq[j] = __vsub4(b & 0x0f0f0f0fu, 0x08080808u);
+          L.wq[4 + j] = __vsub4((b >> 4) & 0x0f0f0f0fu, 0x08080808u);
+        }
+      }
+    } else {
+      L.wd = 0.0f;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) L.wq[j] = 0;
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {  // activations: 128 rows x 8 pieces of 16 bytes
+    const int p = tid + kMmqThreads * i, t = p / 8, c = p % 8;
+    const int gt = col0 + t, gb = b0 + c / 2;
+    L.xq[i] = gt < n && gb < kBlocks ? __ldg(reinterpret_cast<const uint4*>(qa + static_cast<size_t>(gt) * K + 32 * b0 + 16 * c))
+                                     : make_uint4(0, 0, 0, 0);
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {  // activation scales: 128 rows x 4 blocks
+    const int p = tid + kMmqThreads * i, t = p / kMmqStage, kb = p % kMmqStage;
+    const int gt = col0 + t, gb = b0 + kb;
+    L.xd[i] = gt < n && gb < kBlocks ? __ldg(da + static_cast<size_t>(gt) * kBlocks + gb) : 0.0f;
+  }
+}
+
 // y[t][r] = W[r] . x[t] (+ bias[r]) for t < n. qa: n rows of K int8 levels,
-// da: n rows of K / 32 block scales (requant_q8_0).
+// da: n rows of K / 32 block scales (forge_kernels.cuh Q8Out).
+// One block an SM (~170 registers a thread, no spills): measured 10-20% faster
+// than the same kernel held to 128 registers for two blocks an SM (it spills)
+// and than 4 warps of 32 x 64 without the prefetch (H200, docs/cuda.md).
 template <class B, int K>
 __global__ void __launch_bounds__(kMmqThreads)
     mmq(const uint8_t* __restrict__ w, size_t row_bytes, int rows, const int8_t* __restrict__ qa,
@@ -91,57 +110,36 @@ __global__ void __launch_bounds__(kMmqThreads)
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int g = lane / 4, tig = lane % 4;  // mma fragment coordinates (PTX ISA, m16n8k32 .s8)
   const int row0 = blockIdx.x * kMmqRows, col0 = blockIdx.y * kMmqCols;
-  const int wm = (warp % 2) * 32, wn = (warp / 2) * 64;
-  float acc[2][8][4];
+  const int wm = (warp % 2) * 32, wn = (warp / 2) * 32;
+  float acc[2][4][4];
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
+    for (int nt = 0; nt < 4; ++nt)
 #pragma unroll
       for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.0f;
 
+  MmqLoads L;
+  mmq_load<B, K>(L, w, row_bytes, rows, qa, da, n, row0, col0, 0, tid);
   for (int b0 = 0; b0 < kBlocks; b0 += kMmqStage) {
-    // Weights: 64 rows x 4 blocks, one (row, block) a thread at a time;
-    // neighbouring threads read neighbouring blocks of a row.
-    for (int p = tid; p < kMmqRows * kMmqStage; p += kMmqThreads) {
-      const int r = p / kMmqStage, kb = p % kMmqStage;
-      const int gr = row0 + r, gb = b0 + kb;
-      uint32_t* dst = reinterpret_cast<uint32_t*>(ws + r * kMmqStride + 32 * kb);
-      if (gr < rows && gb < kBlocks) {
-        const uint8_t* blk = w + static_cast<size_t>(gr) * row_bytes + static_cast<size_t>(gb) * sizeof(B);
-        wd[r][kb] = h2f(ld16(blk));
-        if constexpr (std::is_same_v<B, BlockQ8_0>) {
+    {  // the loaded stage into shared memory
+      uint4* dst = reinterpret_cast<uint4*>(ws + (tid / kMmqStage) * kMmqStride + 32 * (tid % kMmqStage));
+      dst[0] = make_uint4(L.wq[0], L.wq[1], L.wq[2], L.wq[3]);
+      dst[1] = make_uint4(L.wq[4], L.wq[5], L.wq[6], L.wq[7]);
+      wd[tid / kMmqStage][tid % kMmqStage] = L.wd;
 #pragma unroll
-          for (int j = 0; j < 8; ++j) dst[j] = ld16(blk + 2 + 4 * j) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * j)) << 16);
-        } else {
-          // Q4_0: byte j holds weight j (low nibble) and j + 16 (high); level - 8.
+      for (int i = 0; i < 4; ++i) {
+        const int p = tid + kMmqThreads * i;
+        *reinterpret_cast<uint4*>(xs + (p / 8) * kMmqStride + 16 * (p % 8)) = L.xq[i];
+      }
 #pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const uint32_t b = ld16(blk + 2 + 4 * j) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * j)) << 16);
-            dst[j] = __vsub4(b & 0x0f0f0f0fu, 0x08080808u);
-            dst[4 + j] = __vsub4((b >> 4) & 0x0f0f0f0fu, 0x08080808u);
-          }
-        }
-      } else {
-        wd[r][kb] = 0.0f;
-#pragma unroll
-        for (int j = 0; j < 8; ++j) dst[j] = 0;
+      for (int i = 0; i < 2; ++i) {
+        const int p = tid + kMmqThreads * i;
+        xd[p / kMmqStage][p % kMmqStage] = L.xd[i];
       }
     }
-    // Activations: 128 rows x 128 bytes in 16-byte pieces (rows are K bytes, K % 32 == 0).
-    for (int p = tid; p < kMmqCols * 2 * kMmqStage; p += kMmqThreads) {
-      const int t = p / (2 * kMmqStage), c = p % (2 * kMmqStage);
-      const int gt = col0 + t, gb = b0 + c / 2;
-      uint4 v = make_uint4(0, 0, 0, 0);
-      if (gt < n && gb < kBlocks) v = *reinterpret_cast<const uint4*>(qa + static_cast<size_t>(gt) * K + 32 * b0 + 16 * c);
-      *reinterpret_cast<uint4*>(xs + t * kMmqStride + 16 * c) = v;
-    }
-    for (int p = tid; p < kMmqCols * kMmqStage; p += kMmqThreads) {
-      const int t = p / kMmqStage, kb = p % kMmqStage;
-      const int gt = col0 + t, gb = b0 + kb;
-      xd[t][kb] = gt < n && gb < kBlocks ? da[static_cast<size_t>(gt) * kBlocks + gb] : 0.0f;
-    }
     __syncthreads();
+    if (b0 + kMmqStage < kBlocks) mmq_load<B, K>(L, w, row_bytes, rows, qa, da, n, row0, col0, b0 + kMmqStage, tid);
 #pragma unroll
     for (int kb = 0; kb < kMmqStage; ++kb) {
       if (kBlocks % kMmqStage != 0 && b0 + kb >= kBlocks) break;
@@ -159,7 +157,7 @@ __global__ void __launch_bounds__(kMmqThreads)
         dw[mt][1] = wd[r + 8][kb];
       }
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt) {
+      for (int nt = 0; nt < 4; ++nt) {
         const int8_t* bb = xs + (wn + 8 * nt + g) * kMmqStride + 32 * kb + 4 * tig;
         const uint32_t b0r = *reinterpret_cast<const uint32_t*>(bb);       // token g, k 4 tig ..
         const uint32_t b1r = *reinterpret_cast<const uint32_t*>(bb + 16);  // token g, k 16 + 4 tig ..
@@ -176,12 +174,12 @@ __global__ void __launch_bounds__(kMmqThreads)
         }
       }
     }
-    __syncthreads();
+    __syncthreads();  // the next stage overwrites ws, xs
   }
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
+    for (int nt = 0; nt < 4; ++nt) {
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int r = row0 + wm + 16 * mt + g + 8 * (i / 2);
@@ -192,12 +190,10 @@ __global__ void __launch_bounds__(kMmqThreads)
   }
 }
 
-// Host side: levels of the n x K activations into qa/da, then the product.
+// Host side. qa, da: the n x K activations' int8 levels and scales (Q8Out).
 template <class B, int K>
-void launch_mmq(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, int n, int8_t* qa,
-                float* da, float* y, const float* bias) {
-  const size_t blocks = static_cast<size_t>(n) * (K / 32);
-  requant_q8_0<<<blocks_for(blocks, 128), 128, 0, s>>>(x, qa, da, blocks);
+void launch_mmq(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const int8_t* qa, const float* da, int n,
+                float* y, const float* bias) {
   const dim3 grid((rows + kMmqRows - 1) / kMmqRows, (n + kMmqCols - 1) / kMmqCols);
   mmq<B, K><<<grid, kMmqThreads, 0, s>>>(w, row_bytes, rows, qa, da, n, y, bias);
 }

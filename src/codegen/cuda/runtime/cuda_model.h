@@ -298,9 +298,7 @@ class CudaModel : public model::Forward {
       if (gemm_.handle && n > 1 && n >= gemm_settings_.min_rows) {
         if constexpr (kc::MmqTakes<B>::kValue) {
           if (gemm_.mode == kc::GemmMode::kMmq) {
-            int8_t* qa = static_cast<int8_t*>(kc::gemm_x_scratch(gemm_));
-            float* da = reinterpret_cast<float*>(qa + static_cast<size_t>(n) * K);
-            kc::launch_mmq<B, K>(stream_, w, row_bytes, rows, x, n, qa, da, y, bias);
+            kc::launch_mmq<B, K>(stream_, w, row_bytes, rows, levels_of<K>(x), scales_of<K>(x), n, y, bias);
             return;
           }
         }
@@ -312,7 +310,23 @@ class CudaModel : public model::Forward {
         return;
       }
     }
-    kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias);
+    if constexpr (kc::MmqTakes<B>::kValue && kc::Staged<B, K>::kValue) {
+      kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias, levels_of<K>(x), scales_of<K>(x));
+    } else {
+      kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias);
+    }
+  }
+
+  // The int8 levels and scales of a quantized input region (Q8_0 / Q8_1:
+  // the generated code's layout, cuda_codegen.cpp Emitter::q8_out): after
+  // max_batch x K values and max_batch x K / 32 sums.
+  template <int K>
+  const int8_t* levels_of(const float* x) const {
+    return reinterpret_cast<const int8_t*>(x + static_cast<size_t>(s_.max_batch) * (K + K / 32));
+  }
+  template <int K>
+  const float* scales_of(const float* x) const {
+    return x + static_cast<size_t>(s_.max_batch) * (K + K / 32 + K / 4);
   }
 
   // Several projections of one input with one weight type (q, k, v; gate,
@@ -323,7 +337,11 @@ class CudaModel : public model::Forward {
       for (const auto& p : ps.p) matmul<B, K>(p.w, p.row_bytes, p.rows, p.y, p.bias, x, xsum, n);
       return;
     }
-    kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n);
+    if constexpr (kernels::cuda::MmqTakes<B>::kValue && kernels::cuda::Staged<B, K>::kValue) {
+      kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n, levels_of<K>(x), scales_of<K>(x));
+    } else {
+      kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n);
+    }
   }
 
   // Steps of at least this many tokens take the prefill kernels (GEMMs,

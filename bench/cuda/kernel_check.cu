@@ -1,0 +1,168 @@
+// The prefill kernels against the kernels they replace, at the real models'
+// shapes (the fixtures of gpu_check.sh are 12 tokens of width 256-512, and a
+// whole-model comparison of deep random models is chaotic: one activation
+// level flipping moves the logits by 1e-2). On random inputs:
+//   mmq (int8 tensor cores) vs matvec<8 rows> on the same quantized inputs;
+//   the decode matvec with __dp4a on int8 levels vs the float one;
+//   attention_prefill (16 queries a block, online softmax) vs attention.
+// Prints one line per case and exits 1 if any relative RMS is over 1e-5.
+// Build: nvcc -std=c++20 -O2 -arch=sm_90 -Isrc bench/cuda/kernel_check.cu
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/cuda/forge_kernels.cuh"
+#include "kernels/cuda/mmq.cuh"
+
+namespace kc = forge::kernels::cuda;
+using namespace forge::quant;
+
+#define CHECK(x)                                                                      \
+  do {                                                                                \
+    cudaError_t e_ = (x);                                                             \
+    if (e_ != cudaSuccess) {                                                          \
+      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); \
+      std::exit(2);                                                                   \
+    }                                                                                 \
+  } while (0)
+
+template <class T>
+T* upload(const std::vector<T>& v) {
+  T* p = nullptr;
+  CHECK(cudaMalloc(&p, v.size() * sizeof(T)));
+  CHECK(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return p;
+}
+template <class T>
+std::vector<T> download(const T* p, size_t n) {
+  std::vector<T> v(n);
+  CHECK(cudaMemcpy(v.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
+  return v;
+}
+double rel_rms(const std::vector<float>& ref, const std::vector<float>& got) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    num += (double(ref[i]) - got[i]) * (double(ref[i]) - got[i]);
+    den += double(ref[i]) * ref[i];
+  }
+  return std::sqrt(num / (den > 0 ? den : 1));
+}
+
+int failures = 0;
+void report(const char* what, double err) {
+  const bool ok = err < 1e-5 && std::isfinite(err);
+  failures += !ok;
+  std::printf("%-52s rel RMS %.2e  %s\n", what, err, ok ? "ok" : "FAIL");
+}
+
+// Random blocks of type B (levels anywhere, scales 1e-3 .. 1e-2).
+template <class B>
+std::vector<uint8_t> random_rows(int rows, int k, std::mt19937& rng) {
+  std::vector<uint8_t> w(static_cast<size_t>(rows) * (k / 32) * sizeof(B));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(1e-3f, 1e-2f);
+  for (size_t b = 0; b < w.size() / sizeof(B); ++b) {
+    uint8_t* p = w.data() + b * sizeof(B);
+    const __half d = __float2half(scale(rng));
+    std::memcpy(p, &d, 2);
+    for (size_t j = 2; j < sizeof(B); ++j) p[j] = static_cast<uint8_t>(byte(rng));
+  }
+  return w;
+}
+
+template <class B, int K>
+void check_mmq(const char* name, int rows, int n, std::mt19937& rng) {
+  const auto w = random_rows<B>(rows, K, rng);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n) * K);
+  for (float& v : x) v = nd(rng);
+  uint8_t* dw = upload(w);
+  float* dx = upload(x);
+  float *xq = nullptr, *y_ref = nullptr, *y = nullptr, *da = nullptr;
+  int8_t* qa = nullptr;
+  CHECK(cudaMalloc(&xq, x.size() * 4));
+  CHECK(cudaMalloc(&y_ref, static_cast<size_t>(n) * rows * 4));
+  CHECK(cudaMalloc(&y, static_cast<size_t>(n) * rows * 4));
+  CHECK(cudaMalloc(&qa, x.size()));
+  CHECK(cudaMalloc(&da, x.size() / 32 * 4));
+  CHECK(cudaMemset(y, 0xff, static_cast<size_t>(n) * rows * 4));  // NaN: every output must be written
+  const int blocks = n * (K / 32);
+  kc::fake_quant_q8_0<<<kc::blocks_for(blocks, 64), 64>>>(dx, kc::Q8Out{xq, nullptr, qa, da}, blocks);
+  const size_t row_bytes = (K / 32) * sizeof(B);
+  const size_t outs = static_cast<size_t>(n) * rows;
+  char what[96];
+  if (n > 1) {  // prefill: mmq against matvec over 8 rows at a time
+    kc::launch_matvec<B, K>(nullptr, dw, row_bytes, rows, xq, nullptr, n, y_ref, nullptr);
+    kc::launch_mmq<B, K>(nullptr, dw, row_bytes, rows, qa, da, n, y, nullptr);
+    std::snprintf(what, sizeof what, "mmq %s %d x %d, %d rows", name, rows, K, n);
+  } else {  // decode: the __dp4a matvec against the float one
+    kc::launch_matvec<B, K>(nullptr, dw, row_bytes, rows, xq, nullptr, 1, y_ref, nullptr);
+    kc::launch_matvec<B, K>(nullptr, dw, row_bytes, rows, xq, nullptr, 1, y, nullptr, qa, da);
+    std::snprintf(what, sizeof what, "matvec dp4a %s %d x %d", name, rows, K);
+  }
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  report(what, rel_rms(download(y_ref, outs), download(y, outs)));
+  cudaFree(dw), cudaFree(dx), cudaFree(xq), cudaFree(y_ref), cudaFree(y), cudaFree(qa), cudaFree(da);
+}
+
+template <int HD, int NH, int NKV>
+void check_attention(int n, int pos0, int window, std::mt19937& rng) {
+  const int ctx = pos0 + n;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> q(static_cast<size_t>(n) * NH * HD);
+  for (float& v : q) v = nd(rng);
+  std::vector<__half> kc_(static_cast<size_t>(ctx) * NKV * HD), vc_(kc_.size());
+  for (auto& v : kc_) v = __float2half(nd(rng));
+  for (auto& v : vc_) v = __float2half(nd(rng));
+  const std::vector<int> params = {pos0};
+  float* dq = upload(q);
+  __half* dk = upload(kc_);
+  __half* dv = upload(vc_);
+  int* dp = upload(params);
+  float *o_ref = nullptr, *o = nullptr;
+  CHECK(cudaMalloc(&o_ref, q.size() * 4));
+  CHECK(cudaMalloc(&o, q.size() * 4));
+  CHECK(cudaMemset(o, 0xff, q.size() * 4));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  auto ref = kc::attention<HD, HD, NH, NKV, __half>;
+  CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
+  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, 0.0f, dp);
+  kc::attention_prefill<HD, HD, NH, NKV, __half>
+      <<<dim3(NH, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads>>>(dq, o, dk, dv, window, scale, 0.0f,
+                                                                                dp, n);
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  char what[96];
+  std::snprintf(what, sizeof what, "attention_prefill hd %d, %d/%d heads, %d at %d, window %d", HD, NH, NKV, n, pos0,
+                window);
+  report(what, rel_rms(download(o_ref, q.size()), download(o, q.size())));
+  cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o_ref), cudaFree(o);
+}
+
+int main() {
+  std::mt19937 rng(20261126);
+  check_mmq<BlockQ8_0, 2048>("Q8_0", 2048, 512, rng);   // llama-3.2-1b attn_q
+  check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 512, rng);   // ffn_gate
+  check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 300, rng);   // ffn_down, a partial token tile
+  check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 77, rng);
+  check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 512, rng);    // smollm2-135m: K = 4.5 stages
+  check_mmq<BlockQ4_0, 576>("Q4_0", 190, 33, rng);      // rows not a multiple of 64
+  check_mmq<BlockQ8_0, 2048>("Q8_0", 8192, 1, rng);     // decode
+  check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 1, rng);
+  check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 1, rng);
+  check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 1, rng);
+  check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
+  check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
+  check_attention<64, 32, 8>(512, 0, 0, rng);           // llama-3.2-1b
+  check_attention<64, 9, 3>(512, 0, 0, rng);            // smollm2-135m
+  check_attention<64, 32, 8>(200, 300, 0, rng);         // a second prefill chunk
+  check_attention<128, 24, 8>(333, 5, 0, rng);          // llama-3.2-3b
+  check_attention<64, 32, 8>(512, 0, 100, rng);         // sliding window
+  check_attention<128, 24, 8>(100, 450, 64, rng);
+  std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");
+  return failures ? 1 : 0;
+}
