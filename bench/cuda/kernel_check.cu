@@ -130,7 +130,7 @@ void check_attention(int n, int pos0, int window, std::mt19937& rng) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   auto ref = kc::attention<HD, HD, NH, NKV, __half>;
   CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
-  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, 0.0f, dp);
+  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, 0.0f, dp, kc::Q8Out{});
   kc::attention_prefill<HD, HD, NH, NKV, __half>
       <<<dim3(NH, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads>>>(dq, o, dk, dv, window, scale, 0.0f,
                                                                                 dp, n);

@@ -285,7 +285,8 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
         } else if constexpr (std::is_same_v<P, graph::AttentionOp>) {
           body_ << "  attention_step(" << F(i, p.q) << ", " << F(i, p.k) << ", " << F(i, p.v) << ", " << F(i, p.out)
                 << ", " << kv_offsets(p.layer) << ", " << s_.layers[p.layer].sliding_window << ", n, "
-                << (i == kv_written_op_ ? "false" : "true") << ");\n";
+                << (i == kv_written_op_ ? "false" : "true") << ", " << fused_quant_args(p.out, s_.head_dim_v)
+                << ");\n";
         } else if constexpr (std::is_same_v<P, graph::GluOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.gate));
           body_ << "  kc::glu<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
@@ -431,7 +432,7 @@ std::string Emitter::model_cu() {
     << "  // KV write and attention of one layer; kb, vb: F16 byte offsets of its keys and values.\n"
     << "  template <class KvT>\n"
     << "  void attention_kv(const float* q, const float* k, const float* v, float* out, KvT* kc_, KvT* vc_, int window,\n"
-    << "                    int n, bool write_kv) {\n"
+    << "                    int n, bool write_kv, const kc::Q8Out& qo) {\n"
     << "    if (write_kv) {\n"
     << "      kc::kv_write<KvT><<<dim3(kc::blocks_for(kKvWidth + kKvWidthV, 256), n), 256, 0, stream_>>>(\n"
     << "          k, v, kc_, vc_, kKvWidth, kKvWidthV, params());\n"
@@ -441,17 +442,21 @@ std::string Emitter::model_cu() {
     << "        kc::attention_prefill<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>\n"
     << "            <<<dim3(kHeads, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads, 0, stream_>>>(\n"
     << "                q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap, params(), n);\n"
+    << "        if (qo.vals) {  // the output projection's input\n"
+    << "          kc::fake_quant_q8_0<<<kc::blocks_for(n * kHeads * kHeadDimV / 32, 64), 64, 0, stream_>>>(\n"
+    << "              out, qo, n * kHeads * kHeadDimV / 32);\n"
+    << "        }\n"
     << "        return;\n"
     << "      }\n"
     << "    }\n"
     << "    kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>\n"
     << "        <<<dim3(kHeads, n), kc::kAttnThreads, kAttnSmem, stream_>>>(q, out, kc_, vc_, window, kAttnScale,\n"
-    << "                                                                   kAttnSoftcap, params());\n"
+    << "                                                                   kAttnSoftcap, params(), qo);\n"
     << "  }\n"
     << "  void attention_step(const float* q, const float* k, const float* v, float* out, size_t kb, size_t vb,\n"
-    << "                      int window, int n, bool write_kv) {\n"
-    << "    if (kv_f32()) attention_kv(q, k, v, out, kv32(kb), kv32(vb), window, n, write_kv);\n"
-    << "    else attention_kv(q, k, v, out, kv(kb), kv(vb), window, n, write_kv);\n"
+    << "                      int window, int n, bool write_kv, const kc::Q8Out& qo) {\n"
+    << "    if (kv_f32()) attention_kv(q, k, v, out, kv32(kb), kv32(vb), window, n, write_kv, qo);\n"
+    << "    else attention_kv(q, k, v, out, kv(kb), kv(vb), window, n, write_kv, qo);\n"
     << "  }\n"
     << "  // RoPE of q and k, and k, v into the layer's cache (the next attention_step skips its write).\n"
     << "  template <class KvT>\n"

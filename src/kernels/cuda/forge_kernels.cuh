@@ -881,10 +881,12 @@ __global__ void kv_write(const float* k, const float* v, KvT* k_cache, KvT* v_ca
 // (max context floats). The weighted sum of values splits the positions
 // among kAttnThreads / HDV thread groups, then adds the groups' sums.
 constexpr int kAttnThreads = 256;
+// With qo.vals (HDV % 32 == 0), the output is also quantized into qo as
+// fake_quant_q8_0 would write it (the output projection's input).
 template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kAttnThreads)
     attention(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
-              float cap, const int* params) {
+              float cap, const int* params, Q8Out qo = {}) {
   extern __shared__ float smem[];
   static_assert(HDV <= kAttnThreads, "a value head fits one block");
   constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV;
@@ -944,7 +946,11 @@ __global__ void __launch_bounds__(kAttnThreads)
   if (threadIdx.x < HDV) {
     float s = 0.0f;
     for (int i = 0; i < kParts; ++i) s += partial[i * HDV + threadIdx.x];
-    out[(static_cast<size_t>(t) * NH + h) * HDV + threadIdx.x] = s;
+    const size_t e = (static_cast<size_t>(t) * NH + h) * HDV + threadIdx.x;
+    out[e] = s;
+    if constexpr (HDV % 32 == 0) {
+      if (qo.vals) warp_fake_quant_q8_0(s, qo, e);  // whole warps: HDV % 32 == 0
+    }
   }
 }
 
