@@ -959,24 +959,26 @@ __global__ void __launch_bounds__(kAttnThreads)
 // shared memory (each key and value read once per kPaQueries queries instead
 // of once per query), with the running maximum and sum of an online softmax
 // (Milakov & Gimelshein 2018; the FlashAttention loop without tensor cores).
-// 16 threads a query: two scores of a chunk each, HDV / 16 output dims each.
+// 16 threads a query: two scores of a chunk each, then 4 consecutive output
+// dims of each 64. Shared memory is read 16 bytes at a time (rows padded by 4
+// floats: a quarter-warp's 8 rows fall in 8 different groups of 4 banks): the
+// kernel was bound by shared-memory load instructions, two a multiply-add.
 // The same scores, softmax and sums as attention(), rounded in another order.
 constexpr int kPaQueries = 16, kPaKeys = 32, kPaThreads = 256;
 template <int HD, int HDV> struct PrefillAttnTakes {
-  static constexpr bool kValue = HD <= 128 && HDV <= 128 && HDV % 16 == 0;
+  static constexpr bool kValue = HD <= 128 && HDV <= 128 && HD % 4 == 0 && HDV % 64 == 0;
 };
 template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kPaThreads)
     attention_prefill(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
                       float cap, const int* params, int n) {
-  static_assert(PrefillAttnTakes<HD, HDV>::kValue, "attention_prefill: heads up to 128, value heads of 16s");
-  constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV, kDims = HDV / 16;
-  // +1 a row: the two queries of a warp (and the 16 keys a query's lanes
-  // read) fall in different banks.
-  __shared__ float qs[kPaQueries][HD + 1];
-  __shared__ float ks[kPaKeys][HD + 1];
-  __shared__ float vs[kPaKeys][HDV];
-  __shared__ float ps[kPaQueries][kPaKeys + 1];
+  static_assert(PrefillAttnTakes<HD, HDV>::kValue, "attention_prefill: heads up to 128, value heads of 64s");
+  constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV, kDims = HDV / 64;
+  constexpr int kQs = HD + 4, kPs = kPaKeys + 4;  // padded row strides (floats), 16-byte multiples
+  __shared__ alignas(16) float qs[kPaQueries * kQs];
+  __shared__ alignas(16) float ks[kPaKeys * kQs];
+  __shared__ alignas(16) float vs[kPaKeys * HDV];
+  __shared__ alignas(16) float ps[kPaQueries * kPs];
   const int h = blockIdx.x, kvh = h / kGroup, t0 = blockIdx.y * kPaQueries;
   const int tid = threadIdx.x, qi = tid / 16, sub = tid % 16;
   const int pos0 = params[0];
@@ -987,29 +989,38 @@ __global__ void __launch_bounds__(kPaThreads)
   const int first = window > 0 ? max(0, pos0 + t0 - window + 1) : 0;
   for (int e = tid; e < kPaQueries * HD; e += kPaThreads) {
     const int i = e / HD, d = e % HD;
-    qs[i][d] = t0 + i < n ? q[(static_cast<size_t>(t0 + i) * NH + h) * HD + d] : 0.0f;
+    qs[i * kQs + d] = t0 + i < n ? q[(static_cast<size_t>(t0 + i) * NH + h) * HD + d] : 0.0f;
   }
-  float m = -INFINITY, l = 0.0f, o[kDims];
+  float m = -INFINITY, l = 0.0f;
+  float4 o[kDims];
 #pragma unroll
-  for (int r = 0; r < kDims; ++r) o[r] = 0.0f;
+  for (int r = 0; r < kDims; ++r) o[r] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  const float4* q4 = reinterpret_cast<const float4*>(qs + qi * kQs);
   for (int j0 = first / kPaKeys * kPaKeys; j0 <= last; j0 += kPaKeys) {
     __syncthreads();  // qs written / the previous chunk's ks, vs, ps read
     for (int e = tid; e < kPaKeys * HD; e += kPaThreads) {
       const int j = e / HD, d = e % HD;
-      ks[j][d] = j0 + j <= last ? kv_load(k_cache + static_cast<size_t>(j0 + j) * kKW + kvh * HD + d) : 0.0f;
+      ks[j * kQs + d] = j0 + j <= last ? kv_load(k_cache + static_cast<size_t>(j0 + j) * kKW + kvh * HD + d) : 0.0f;
     }
     for (int e = tid; e < kPaKeys * HDV; e += kPaThreads) {
       const int j = e / HDV, d = e % HDV;
-      vs[j][d] = j0 + j <= last ? kv_load(v_cache + static_cast<size_t>(j0 + j) * kVW + kvh * HDV + d) : 0.0f;
+      vs[j * HDV + d] = j0 + j <= last ? kv_load(v_cache + static_cast<size_t>(j0 + j) * kVW + kvh * HDV + d) : 0.0f;
     }
     __syncthreads();
     float sc[2];
 #pragma unroll
     for (int c = 0; c < 2; ++c) {
       const int j = sub + 16 * c, kp = j0 + j;
+      const float4* k4 = reinterpret_cast<const float4*>(ks + j * kQs);
       float s = 0.0f;
 #pragma unroll 8
-      for (int d = 0; d < HD; ++d) s += qs[qi][d] * ks[j][d];
+      for (int d = 0; d < HD / 4; ++d) {
+        const float4 a = q4[d], b = k4[d];
+        s += a.x * b.x;
+        s += a.y * b.y;
+        s += a.z * b.z;
+        s += a.w * b.w;
+      }
       s *= scale;
       if (cap > 0.0f) s = cap * tanhf(s / cap);
       sc[c] = live && kp >= start && kp <= p ? s : -INFINITY;
@@ -1026,22 +1037,37 @@ __global__ void __launch_bounds__(kPaThreads)
     for (int off = 8; off > 0; off /= 2) rs += __shfl_xor_sync(0xffffffffu, rs, off);
     l = l * alpha + rs;
     m = mn;
-    ps[qi][sub] = p0;
-    ps[qi][sub + 16] = p1;
+    ps[qi * kPs + sub] = p0;
+    ps[qi * kPs + sub + 16] = p1;
     __syncwarp();  // a query's 16 threads are one half-warp
+    const float4* p4 = reinterpret_cast<const float4*>(ps + qi * kPs);
 #pragma unroll
     for (int r = 0; r < kDims; ++r) {
-      float acc = o[r] * alpha;
-      const int d = sub + 16 * r;
-#pragma unroll 8
-      for (int j = 0; j < kPaKeys; ++j) acc += ps[qi][j] * vs[j][d];
+      float4 acc = make_float4(o[r].x * alpha, o[r].y * alpha, o[r].z * alpha, o[r].w * alpha);
+      const float4* v4 = reinterpret_cast<const float4*>(vs) + 16 * r + sub;  // dims 64 r + 4 sub ..
+#pragma unroll
+      for (int j4 = 0; j4 < kPaKeys / 4; ++j4) {
+        const float4 pj = p4[j4];
+        const float pw[4] = {pj.x, pj.y, pj.z, pj.w};
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+          const float4 v = v4[(4 * j4 + u) * (HDV / 4)];
+          acc.x += pw[u] * v.x;
+          acc.y += pw[u] * v.y;
+          acc.z += pw[u] * v.z;
+          acc.w += pw[u] * v.w;
+        }
+      }
       o[r] = acc;
     }
   }
   if (live) {
     const float inv = 1.0f / l;
 #pragma unroll
-    for (int r = 0; r < kDims; ++r) out[(static_cast<size_t>(t) * NH + h) * HDV + sub + 16 * r] = o[r] * inv;
+    for (int r = 0; r < kDims; ++r) {
+      float4* dst = reinterpret_cast<float4*>(out + (static_cast<size_t>(t) * NH + h) * HDV + 64 * r + 4 * sub);
+      *dst = make_float4(o[r].x * inv, o[r].y * inv, o[r].z * inv, o[r].w * inv);
+    }
   }
 }
 
