@@ -304,14 +304,16 @@ void Interpreter::run(const graph::AttentionOp& op, std::span<const int> pos, st
   const int window = spec_.layers[op.layer].sliding_window;
   const float scale = spec_.attn_scale;
   const float cap = spec_.attn_softcap;
-  pool_.parallel_for(static_cast<int64_t>(n) * spec_.n_head, [&](int64_t task) {
-    const int t = static_cast<int>(task / spec_.n_head);
-    const int h = static_cast<int>(task % spec_.n_head);
-    const int kvh = h / group;
+  // One task per token and KV head: the group's query heads read each cached key and value once.
+  pool_.parallel_for(static_cast<int64_t>(n) * spec_.n_head_kv, [&](int64_t task) {
+    const int t = static_cast<int>(task / spec_.n_head_kv);
+    const int kvh = static_cast<int>(task % spec_.n_head_kv);
+    const int h = kvh * group;
     const int p = pos[t];
     const size_t c = cache(static_cast<int>(t));
     kc::AttentionRow a;
     a.q = buf(op.q) + static_cast<size_t>(t) * width(op.q) + h * hd;
+    a.n_q = group;
     a.f16 = !f32;
     a.k = f32 ? static_cast<const void*>(k32_[c].data() + kvh * hd) : static_cast<const void*>(k16_[c].data() + kvh * hd);
     a.v = f32 ? static_cast<const void*>(v32_[c].data() + kvh * hdv)

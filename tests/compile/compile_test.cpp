@@ -50,12 +50,12 @@ std::string ids_arg(const std::vector<int32_t>& ids) {
 // One compiled program per model, kept in the build tree between test
 // processes (ctest runs each test alone) and rebuilt when forge is newer;
 // flock keeps concurrent tests from building one folder twice.
-fs::path compiled(const std::string& model, const std::string& name) {
+fs::path compiled(const std::string& model, const std::string& name, const std::string& cpu = "x86-64-v3") {
   const fs::path dir = fs::path(FORGE_COMPILE_TEST_DIR) / name;
   fs::create_directories(dir.parent_path());
   const std::string forge_path = FORGE_BIN;
   const std::string compile = forge_bin() + " compile -m " + quote(model) + " -o " + quote(dir.string()) +
-                              " --max-context " + std::to_string(kCtx) + " --max-batch 16 -t 2 --opt -O1";
+                              " --max-context " + std::to_string(kCtx) + " --max-batch 16 -t 2 --opt -O1 --cpu " + cpu;
   const std::string script = "[ " + quote((dir / "model").string()) + " -nt " + quote(forge_path) + " ] || " + compile;
   auto r = run_command("flock " + quote(dir.string() + ".lock") + " sh -c " + quote(script));
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -92,9 +92,10 @@ struct Interp {
 };
 
 // Logits of every position and 16 greedy tokens: program against interpreter.
-void check_against_interpreter(const std::string& model, const std::string& name, const std::vector<int32_t>& tokens) {
+void check_against_interpreter(const std::string& model, const std::string& name, const std::vector<int32_t>& tokens,
+                               const std::string& cpu = "x86-64-v3") {
   SCOPED_TRACE(name);
-  const fs::path dir = compiled(model, name);
+  const fs::path dir = compiled(model, name, cpu);
   auto r = run_command(program(dir) + " --tokens " + ids_arg(tokens) + " --logits -t 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json got = json::parse(r.out)["logits"];
@@ -136,6 +137,16 @@ std::string quantized(const std::string& fixture, const std::string& type) {
   auto r = run_command("flock " + quote(out.string() + ".lock") + " sh -c " + quote(script));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return out.string();
+}
+
+// Built for this machine (--cpu native: VNNI / AVX-512 kernels where the CPU
+// has them), the rows8 kernels still give the interpreter's logits.
+TEST(CompileCpu, NativeBuildsMatchTheInterpreter) {
+  check_against_interpreter(kFixtures + "llama-tied-rope3/model-q8_0.gguf", "llama-tied-rope3-q8_0-native",
+                            fixture_tokens("llama-tied-rope3"), "native");
+  check_against_interpreter(kFixtures + "llama-k/model-Q4_K_M.gguf", "llama-k-q4_k_m-native", fixture_tokens("llama-k"),
+                            "native");
+  check_against_interpreter(quantized("qwen2", "Q4_0"), "qwen2-Q4_0-native", fixture_tokens("qwen2"), "native");
 }
 
 // Every fixture architecture in F32, F16, Q8_0 (the shipped files), Q4_0 and

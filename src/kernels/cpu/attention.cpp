@@ -14,7 +14,7 @@ float load(const void* base, bool f16, size_t i) {
   return f16 ? quant::fp16_to_fp32(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
 }
 
-void attend_scalar(const AttentionRow& a) {
+void attend_scalar_one(const AttentionRow& a) {
   float max_s = -INFINITY;
   for (int j = a.first; j <= a.last; ++j) {
     float s = 0.0f;
@@ -39,13 +39,24 @@ void attend_scalar(const AttentionRow& a) {
   }
 }
 
+void attend_scalar(const AttentionRow& group) {
+  for (int i = 0; i < group.n_q; ++i) {
+    AttentionRow a = group;
+    a.q = group.q + static_cast<size_t>(i) * group.head_dim;
+    a.out = group.out + static_cast<size_t>(i) * group.head_dim_v;
+    a.n_q = 1;
+    attend_scalar_one(a);
+  }
+}
+
 }  // namespace
 
 void attend(Isa isa, const AttentionRow& row) {
   AttentionRow a = row;
   thread_local std::vector<float> scratch;
   if (!a.scores) {
-    if (scratch.size() < static_cast<size_t>(a.last - a.first + 1)) scratch.resize(a.last - a.first + 1);
+    const size_t need = static_cast<size_t>(a.n_q) * (a.last - a.first + 1);
+    if (scratch.size() < need) scratch.resize(need);
     a.scores = scratch.data();
   }
 #ifdef FORGE_KERNELS_AVX2

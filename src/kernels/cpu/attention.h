@@ -1,4 +1,4 @@
-// Attention of one query head over a span of cached keys and values:
+// Attention of query heads that share one KV head, over a span of cached keys and values:
 //   s_j = scale * q.k_j (then softcap: cap * tanh(s_j / cap)),
 //   out = sum_j softmax(s)_j v_j,  j in [first, last].
 // Keys and values are F32 or F16 (the KV cache's type). The scalar path is
@@ -13,7 +13,7 @@
 namespace forge::kernels::cpu {
 
 struct AttentionRow {
-  const float* q;     // head_dim
+  const float* q;     // head_dim, for each of n_q heads (head i at q + i * head_dim)
   const void* k;      // position j's key at k + j * kv_stride elements
   const void* v;      // position j's value at v + j * kv_stride_v elements
   bool f16;           // keys and values are F16 bits, else F32
@@ -25,9 +25,10 @@ struct AttentionRow {
   int last;           // last visible position (inclusive)
   float scale;
   float softcap;      // 0: none
-  float* out;         // head_dim_v
-  float* scores = nullptr;  // scratch of at least last - first + 1; null: a per-thread buffer
+  float* out;         // head_dim_v for each head (head i at out + i * head_dim_v)
+  float* scores = nullptr;  // scratch of at least n_q * (last - first + 1); null: a per-thread buffer
   int ring = 0;       // > 0: position j is stored at row j % ring (a sliding-window ring)
+  int n_q = 1;        // query heads of this KV head (GQA group): each key and value is read once for all
 };
 
 void attend(Isa isa, const AttentionRow& a);

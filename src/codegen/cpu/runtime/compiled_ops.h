@@ -124,13 +124,15 @@ void attention(ThreadPool& pool, const float* q, const float* k, const float* v,
     kops::store_kv(k + t * kKW, v + t * kVW, kKW, kVW, true, k_cache + at * kKW, v_cache + at * kVW);
   }
   static const kernels::cpu::Isa isa = kernels::cpu::detect_isa();
-  pool.parallel_for(static_cast<int64_t>(n) * NH, [&](int64_t task) {
-    const int t = static_cast<int>(task / NH);
-    const int64_t h = task % NH;
-    const int64_t kvh = h / kGroup;
+  // One task per token and KV head (the interpreter's split; attention.h).
+  pool.parallel_for(static_cast<int64_t>(n) * NKV, [&](int64_t task) {
+    const int t = static_cast<int>(task / NKV);
+    const int64_t kvh = task % NKV;
+    const int64_t h = kvh * kGroup;
     const int p = pos + t;
     kernels::cpu::AttentionRow a;
     a.q = q + static_cast<size_t>(t) * NH * HD + h * HD;
+    a.n_q = kGroup;
     a.k = k_cache + kvh * HD;
     a.v = v_cache + kvh * HDV;
     a.f16 = true;

@@ -106,6 +106,84 @@ template <> struct Tile8<BlockQ4_0> {
   }
 };
 
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+// With AVX-512 two groups go side by side in one 512-bit register (lanes
+// 0-7: group g, 8-15: group g + 1), the same arithmetic per lane.
+#define FORGE_ROWS8_ZMM 1
+
+inline __m512i load_pair(const uint8_t* t0, const uint8_t* t1) {
+  return _mm512_inserti64x4(_mm512_zextsi256_si512(load256(t0)), load256(t1), 1);
+}
+inline __m512i bcast4_512(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+template <class WB> struct TilePair;
+template <> struct TilePair<BlockQ8_0> {
+  template <int B>
+  static void dot(const uint8_t* t0, const uint8_t* t1, const int8_t* const* a, __m512i* out) {
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) out[b] = _mm512_setzero_si512();
+    FORGE_UNROLL
+    for (int j = 0; j < 8; ++j) {
+      const __m512i w = load_pair(t0 + 16 + 32 * j, t1 + 16 + 32 * j);
+      FORGE_UNROLL
+      for (int b = 0; b < B; ++b) out[b] = _mm512_dpbusd_epi32(out[b], w, bcast4_512(a[b] + 4 * j));
+    }
+  }
+};
+template <> struct TilePair<BlockQ4_0> {
+  template <int B>
+  static void dot(const uint8_t* t0, const uint8_t* t1, const int8_t* const* a, __m512i* out) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) out[b] = _mm512_setzero_si512();
+    FORGE_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      const __m512i w = load_pair(t0 + 16 + 32 * j, t1 + 16 + 32 * j);
+      const __m512i lo = _mm512_and_si512(w, m4), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
+      FORGE_UNROLL
+      for (int b = 0; b < B; ++b) {
+        out[b] = _mm512_dpbusd_epi32(out[b], lo, bcast4_512(a[b] + 4 * j));
+        out[b] = _mm512_dpbusd_epi32(out[b], hi, bcast4_512(a[b] + 16 + 4 * j));
+      }
+    }
+  }
+};
+
+// Groups g and g + 1 (rows 8g .. 8g + 15): rows8's loop body, 16 lanes wide.
+template <class WB, int B, int64_t kNb>
+inline void rows8_pair(const uint8_t* t0, size_t group_bytes, const BlockQ8_0* const* a, const float (*da)[kNb],
+                       const int32_t (*corr)[kNb], float* y, int64_t y_stride) {
+  using T = Tile8<WB>;
+  const uint8_t* t1 = t0 + group_bytes;
+  __m512 s[B];
+  FORGE_UNROLL
+  for (int b = 0; b < B; ++b) s[b] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < kNb; ++i, t0 += T::kBytes, t1 += T::kBytes) {
+    prefetch_tile(t0, T::kBytes);
+    prefetch_tile(t1, T::kBytes);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t1)),
+                                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(t0))));
+    const int8_t* q[B];
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) q[b] = a[b][i].qs;
+    __m512i dot[B];
+    TilePair<WB>::template dot<B>(t0, t1, q, dot);
+    FORGE_UNROLL
+    for (int b = 0; b < B; ++b) {
+      dot[b] = _mm512_sub_epi32(dot[b], _mm512_set1_epi32(corr[b][i]));
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(da[b][i]));
+      s[b] = _mm512_add_ps(s[b], _mm512_mul_ps(d, _mm512_cvtepi32_ps(dot[b])));
+    }
+  }
+  FORGE_UNROLL
+  for (int b = 0; b < B; ++b) _mm512_storeu_ps(y + b * y_stride, s[b]);
+}
+#endif
+
 // Groups [g0, g1) (rows 8 g0 .. 8 g1) times B activation rows (Q8_0 blocks).
 template <class WB, int B, class Len>
 inline void rows8(Len, const uint8_t* w, int64_t g0, int64_t g1, const uint8_t* acts, size_t act_stride, float* y,
@@ -130,7 +208,12 @@ inline void rows8(Len, const uint8_t* w, int64_t g0, int64_t g1, const uint8_t* 
     }
   }
   const size_t group_bytes = kNb * T::kBytes;
-  for (int64_t g = g0; g < g1; ++g) {
+  int64_t g = g0;
+#ifdef FORGE_ROWS8_ZMM
+  static_assert(T::kOffset != 0, "with AVX-512 VNNI every rows8 tile takes the unsigned form");
+  for (; g + 2 <= g1; g += 2) rows8_pair<WB, B, kNb>(w + g * group_bytes, group_bytes, a, da, corr, y + 8 * g, y_stride);
+#endif
+  for (; g < g1; ++g) {
     const uint8_t* tile = w + g * group_bytes;
     __m256 s[B];
     FORGE_UNROLL
