@@ -21,7 +21,7 @@ void add_export_weights_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--target", o->target, "The program's target, as given to forge compile: cpu or cuda")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--cpu", o->cpu, "--target cpu: the program's --cpu (x86-64 programs read Q8_0/Q4_0 matrices repacked)")
+  cmd->add_option("--cpu", o->cpu, "--target cpu: the program's --cpu (x86-64 programs read Q8_0/Q4_0/Q4_K/Q6_K matrices repacked)")
       ->capture_default_str();
   cmd->callback([o, &exit_code] {
     runtime::LoadOptions lo;

@@ -133,9 +133,10 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
     const model::WeightRef* w = m.weights[j];
     if (w->cols != k) throw CodegenError("'" + w->name + "': row length " + std::to_string(w->cols) + ", input is " + std::to_string(k));
     const size_t stride = kernels::cpu::act_row_size(w->type, k);
+    const bool rows8 = layout_.rows8[layout_.index(*w)];
     body_ << ",\n             fc::MatPart<" << block_type(w->type) << ", " << k << ", " << w->rows << ", " << w->row_bytes
-          << ", " << (layout_.rows8[layout_.index(*w)] ? "true" : "false") << ">{" << W(w) << ", acts_.get() + " << act_offset[j] << ", " << stride << ", " << A(i, m.outs[j]) << ", "
-          << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << "}";
+          << ", " << (rows8 ? "true" : "false") << ">{" << W(w) << ", acts_.get() + " << act_offset[j] << ", " << stride
+          << ", " << A(i, m.outs[j]) << ", " << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << "}";
   }
   body_ << ");\n";
 }

@@ -1,12 +1,14 @@
 // Matrix times a few vectors for weights in the rows8 layout (repack.h):
 // 8 rows at a time, one row per 32-bit lane. With VNNI (AVX-512 VNNI with
 // VL, or AVX-VNNI: whatever the program is compiled for) a byte dot product
-// is one vpdpbusd; without it, maddubs + madd. Header-only: compiled
+// is one vpdpbusd; without it, maddubs + madd; with AVX-512 the 32-element
+// formats take two groups per 512-bit register. Header-only: compiled
 // programs instantiate it with their row lengths (FixedLen<K>).
 //
-// Numerics: per block the exact integer dot, then s += (d_w * d_a) * dot,
-// blocks in order: bit-identical to quant::vec_dot and to the plain-layout
-// AVX2 kernels (avx2_kernels.h), so compiled and interpreted logits agree.
+// Numerics: per block the reference's exact integers, then its float
+// expression (s += (d_w * d_a) * dot for the 32-element formats), blocks in
+// order: bit-identical to quant::vec_dot and to the plain-layout AVX2 kernels
+// (avx2_kernels.h), so compiled and interpreted logits agree.
 #pragma once
 
 #include <immintrin.h>
