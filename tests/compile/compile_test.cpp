@@ -229,6 +229,18 @@ TEST(CompileCpu, ExportWeightsWritesWhatCompileWrote) {
   EXPECT_NE(bench.out.find("tok/s"), std::string::npos) << bench.out;
 }
 
+// Deploy size: the program without its weights, stripped, is at most 2 MB
+// (Forge's libraries are linked with --gc-sections: see CMakeLists.txt).
+TEST(CompileCpu, StrippedProgramIsAtMost2MB) {
+  const fs::path dir = compiled(kStories, "stories260K");
+  const fs::path stripped = dir / "model.stripped";
+  auto r = run_command("strip -o " + quote(stripped.string()) + " " + program(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bytes = fs::file_size(stripped);
+  EXPECT_LE(bytes, 2'000'000u) << "stripped program: " << bytes << " bytes";
+  std::printf("  stripped stories260K program: %.2f MB\n", bytes / 1e6);
+}
+
 // x86-64 programs read Q8_0/Q4_0 matrices repacked (rows8); the plain file
 // other targets read is refused by its fingerprint.
 TEST(CompileCpu, RepackedWeightsAreTheProgramsOwn) {

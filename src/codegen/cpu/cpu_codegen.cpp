@@ -451,6 +451,8 @@ std::string cmake_lists(const CpuOptions& o, const std::string& name) {
     << "-ffp-contract=off)\n"
     << "target_link_libraries(model PRIVATE -Wl,--start-group ${FORGE_LIBRARIES} -Wl,--end-group PkgConfig::FORGE_DEPS\n"
     << "                      Threads::Threads)\n"
+    << "# Forge's libraries are built with one section per function: keep only what the program calls.\n"
+    << "target_link_options(model PRIVATE -Wl,--gc-sections)\n"
     << "set_target_properties(model PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})\n";
   return c.str();
 }
