@@ -44,7 +44,9 @@ void add_logits_command(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Examples:\n"
       "  forge logits -m model.gguf --tokens 1,403,407 --positions all\n"
-      "  forge logits -m model.gguf -p \"Hello\" --json > logits.json");
+      "  forge logits -m model.gguf -p \"Hello\" --json > logits.json\n\n"
+      "The KV cache is always F32 here (the most exact numbers), whatever --kv-f32 says: `forge run`\n"
+      "and compiled programs keep it in F16, so their logits differ from these slightly.");
   add_model_options(cmd, o->model);
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "Text to tokenize (BOS added as the tokenizer says)");
   auto* t = cmd->add_option("--tokens", o->tokens, "Comma-separated token ids, used as given");
