@@ -23,15 +23,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::forge_bin;
 using testing::run_command;
+using testing::shell_quote;
 const std::string kData = FORGE_DATA_DIR;
 const std::string kStories = kData + "/models/stories260K/stories260K.gguf";
 constexpr int kCtx = 96;
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 json load_json(const std::string& path) {
   std::ifstream in(path);
@@ -52,15 +47,15 @@ bool arm64_deps_present() {
 fs::path compiled_for_aarch64() {
   const fs::path dir = fs::path(FORGE_A64_COMPILE_DIR) / "stories260K";
   fs::create_directories(dir.parent_path());
-  const std::string compile = forge_bin() + " compile -m " + quote(kStories) + " -o " + quote(dir.string()) +
+  const std::string compile = forge_bin() + " compile -m " + shell_quote(kStories) + " -o " + shell_quote(dir.string()) +
                               " --cpu aarch64 --max-context " + std::to_string(kCtx) + " --max-batch 16 -t 2 --opt -O1";
-  const std::string script = "[ " + quote((dir / "model").string()) + " -nt " + quote(FORGE_BIN) + " ] || " + compile;
-  auto r = run_command("flock " + quote(dir.string() + ".lock") + " sh -c " + quote(script));
+  const std::string script = "[ " + shell_quote((dir / "model").string()) + " -nt " + shell_quote(FORGE_BIN) + " ] || " + compile;
+  auto r = run_command("flock " + shell_quote(dir.string() + ".lock") + " sh -c " + shell_quote(script));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return dir;
 }
 
-std::string qemu(const fs::path& dir) { return std::string(FORGE_QEMU_AARCH64) + " " + quote((dir / "model").string()); }
+std::string qemu(const fs::path& dir) { return std::string(FORGE_QEMU_AARCH64) + " " + shell_quote((dir / "model").string()); }
 
 class CompileAarch64 : public ::testing::Test {
  protected:
@@ -85,7 +80,7 @@ TEST_F(CompileAarch64, Stories260KUnderQemuWritesTheReferenceText) {
 
   const json& c = ref["cases"][0];
   const int n = static_cast<int>(c["generated_tokens"].size());
-  auto r = run_command(qemu(dir) + " -p " + quote(c["prompt"].get<std::string>()) + " --greedy -n " +
+  auto r = run_command(qemu(dir) + " -p " + shell_quote(c["prompt"].get<std::string>()) + " --greedy -n " +
                        std::to_string(n) + " --json -t 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json got = json::parse(r.out);

@@ -12,14 +12,9 @@ namespace {
 
 using testing::forge_bin;
 using testing::run_command;
+using testing::shell_quote;
 const std::string kData = FORGE_DATA_DIR;
 const std::string kStories = kData + "/models/stories260K/stories260K.gguf";
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 TEST(CliRun, Stories260KGreedyMatchesReference) {
   std::ifstream in(kData + "/models/stories260K/reference-greedy.json");

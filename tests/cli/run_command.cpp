@@ -31,6 +31,12 @@ CommandResult run_command(const std::string& command) {
   return r;
 }
 
-std::string forge_bin() { return std::string("'") + FORGE_BIN + "'"; }
+std::string forge_bin() { return shell_quote(FORGE_BIN); }
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
 
 }  // namespace forge::testing

@@ -17,4 +17,7 @@ CommandResult run_command(const std::string& command);
 // The forge binary under test, quoted for the shell.
 std::string forge_bin();
 
+// `s` as one single-quoted shell word.
+std::string shell_quote(const std::string& s);
+
 }  // namespace forge::testing

@@ -21,16 +21,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::forge_bin;
 using testing::run_command;
+using testing::shell_quote;
 const std::string kData = FORGE_DATA_DIR;
 const std::string kFixtures = kData + "/fixtures/";
 const std::string kStories = kData + "/models/stories260K/stories260K.gguf";
 constexpr int kCtx = 96;
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 json load_json(const std::string& path) {
   std::ifstream in(path);
@@ -54,10 +49,10 @@ fs::path compiled(const std::string& model, const std::string& name, const std::
   const fs::path dir = fs::path(FORGE_COMPILE_TEST_DIR) / name;
   fs::create_directories(dir.parent_path());
   const std::string forge_path = FORGE_BIN;
-  const std::string compile = forge_bin() + " compile -m " + quote(model) + " -o " + quote(dir.string()) +
+  const std::string compile = forge_bin() + " compile -m " + shell_quote(model) + " -o " + shell_quote(dir.string()) +
                               " --max-context " + std::to_string(kCtx) + " --max-batch 16 -t 2 --opt -O1 --cpu " + cpu;
-  const std::string script = "[ " + quote((dir / "model").string()) + " -nt " + quote(forge_path) + " ] || " + compile;
-  auto r = run_command("flock " + quote(dir.string() + ".lock") + " sh -c " + quote(script));
+  const std::string script = "[ " + shell_quote((dir / "model").string()) + " -nt " + shell_quote(forge_path) + " ] || " + compile;
+  auto r = run_command("flock " + shell_quote(dir.string() + ".lock") + " sh -c " + shell_quote(script));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   if (!r.err.empty()) {
     EXPECT_NE(r.err.find("built"), std::string::npos) << r.err;  // compile time is printed
@@ -65,7 +60,7 @@ fs::path compiled(const std::string& model, const std::string& name, const std::
   return dir;
 }
 
-std::string program(const fs::path& dir) { return quote((dir / "model").string()); }
+std::string program(const fs::path& dir) { return shell_quote((dir / "model").string()); }
 
 struct Interp {
   std::unique_ptr<runtime::LoadedModel> m;
@@ -131,10 +126,10 @@ std::vector<int32_t> fixture_tokens(const std::string& fixture) {
 std::string quantized(const std::string& fixture, const std::string& type) {
   const fs::path out = fs::path(FORGE_COMPILE_TEST_DIR) / "quantized" / (fixture + "-" + type + ".gguf");
   fs::create_directories(out.parent_path());
-  const std::string q = forge_bin() + " quantize " + quote(kFixtures + fixture + "/model-f32.gguf") + " " +
-                        quote(out.string()) + " --type " + type;
-  const std::string script = "[ " + quote(out.string()) + " -nt " + quote(FORGE_BIN) + " ] || " + q;
-  auto r = run_command("flock " + quote(out.string() + ".lock") + " sh -c " + quote(script));
+  const std::string q = forge_bin() + " quantize " + shell_quote(kFixtures + fixture + "/model-f32.gguf") + " " +
+                        shell_quote(out.string()) + " --type " + type;
+  const std::string script = "[ " + shell_quote(out.string()) + " -nt " + shell_quote(FORGE_BIN) + " ] || " + q;
+  auto r = run_command("flock " + shell_quote(out.string() + ".lock") + " sh -c " + shell_quote(script));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return out.string();
 }
@@ -205,7 +200,7 @@ TEST(CompileCpu, Stories260KGreedyMatchesReferenceAndInterpreter) {
     const std::string prompt = c["prompt"];
     SCOPED_TRACE(prompt);
     const int n = static_cast<int>(c["generated_tokens"].size());
-    auto r = run_command(program(dir) + " -p " + quote(prompt) + " --greedy -n " + std::to_string(n) + " --json -t 2");
+    auto r = run_command(program(dir) + " -p " + shell_quote(prompt) + " --greedy -n " + std::to_string(n) + " --json -t 2");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json got = json::parse(r.out);
     EXPECT_EQ(got["prompt_tokens"], c["prompt_tokens"]);
@@ -218,9 +213,9 @@ TEST(CompileCpu, Stories260KGreedyMatchesReferenceAndInterpreter) {
 TEST(CompileCpu, ExportWeightsWritesWhatCompileWrote) {
   const fs::path dir = compiled(kStories, "stories260K");
   const fs::path out = dir / "exported.bin";
-  auto r = run_command(forge_bin() + " export-weights -m " + quote(kStories) + " -o " + quote(out.string()));
+  auto r = run_command(forge_bin() + " export-weights -m " + shell_quote(kStories) + " -o " + shell_quote(out.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(run_command("cmp " + quote(out.string()) + " " + quote((dir / "weights.bin").string())).exit_code, 0);
+  EXPECT_EQ(run_command("cmp " + shell_quote(out.string()) + " " + shell_quote((dir / "weights.bin").string())).exit_code, 0);
   auto help = run_command(program(dir) + " --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--temp"), std::string::npos) << help.out;
@@ -234,7 +229,7 @@ TEST(CompileCpu, ExportWeightsWritesWhatCompileWrote) {
 TEST(CompileCpu, StrippedProgramIsAtMost2MB) {
   const fs::path dir = compiled(kStories, "stories260K");
   const fs::path stripped = dir / "model.stripped";
-  auto r = run_command("strip -o " + quote(stripped.string()) + " " + program(dir));
+  auto r = run_command("strip -o " + shell_quote(stripped.string()) + " " + program(dir));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto bytes = fs::file_size(stripped);
   EXPECT_LE(bytes, 2'000'000u) << "stripped program: " << bytes << " bytes";
@@ -246,16 +241,16 @@ TEST(CompileCpu, StrippedProgramIsAtMost2MB) {
 TEST(CompileCpu, RepackedWeightsAreTheProgramsOwn) {
   const std::string model = kFixtures + "llama-tied-rope3/model-q8_0.gguf";
   const fs::path dir = compiled(model, "llama-tied-rope3-q8_0");
-  auto r = run_command(forge_bin() + " export-weights -m " + quote(model) + " -o " + quote((dir / "x86.bin").string()));
+  auto r = run_command(forge_bin() + " export-weights -m " + shell_quote(model) + " -o " + shell_quote((dir / "x86.bin").string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(run_command("cmp -s " + quote((dir / "x86.bin").string()) + " " + quote((dir / "weights.bin").string())).exit_code, 0);
+  EXPECT_EQ(run_command("cmp -s " + shell_quote((dir / "x86.bin").string()) + " " + shell_quote((dir / "weights.bin").string())).exit_code, 0);
   for (const std::string target : {"--target cuda", "--cpu aarch64"}) {
     SCOPED_TRACE(target);
     const fs::path plain = dir / "plain.bin";
-    r = run_command(forge_bin() + " export-weights -m " + quote(model) + " -o " + quote(plain.string()) + " " + target);
+    r = run_command(forge_bin() + " export-weights -m " + shell_quote(model) + " -o " + shell_quote(plain.string()) + " " + target);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(run_command("cmp -s " + quote(plain.string()) + " " + quote((dir / "weights.bin").string())).exit_code, 0);
-    auto run = run_command(program(dir) + " " + quote(plain.string()) + " --tokens 1,2,3 -n 1");
+    EXPECT_NE(run_command("cmp -s " + shell_quote(plain.string()) + " " + shell_quote((dir / "weights.bin").string())).exit_code, 0);
+    auto run = run_command(program(dir) + " " + shell_quote(plain.string()) + " --tokens 1,2,3 -n 1");
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_NE(run.err.find("another target"), std::string::npos) << run.err;
   }
@@ -268,7 +263,7 @@ TEST(CompileCpu, EmbeddedWeightsRunFromAnotherFolder) {
   const json ref = load_json(kData + "/models/stories260K/reference-greedy.json");
   const fs::path dir = fs::path(FORGE_COMPILE_TEST_DIR) / "stories260K-embedded";
   fs::remove_all(dir);
-  auto r = run_command(forge_bin() + " compile -m " + quote(kStories) + " -o " + quote(dir.string()) +
+  auto r = run_command(forge_bin() + " compile -m " + shell_quote(kStories) + " -o " + shell_quote(dir.string()) +
                        " --max-context 96 --max-batch 16 -t 2 --opt -O1 --embed-weights");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const fs::path lone = fs::temp_directory_path() / "forge_embedded_test";
@@ -277,7 +272,7 @@ TEST(CompileCpu, EmbeddedWeightsRunFromAnotherFolder) {
   fs::copy_file(dir / "model", lone / "model");
   fs::remove_all(dir);  // nothing of the project is left beside it
   const auto& c = ref["cases"][0];
-  auto run = run_command("cd " + quote(lone.string()) + " && ./model -p " + quote(c["prompt"]) +
+  auto run = run_command("cd " + shell_quote(lone.string()) + " && ./model -p " + shell_quote(c["prompt"]) +
                          " --greedy -n 64 --json -t 2");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(json::parse(run.out)["text"], c["generated_text"]);
@@ -304,23 +299,23 @@ void expect_error(const std::string& cmd, const std::string& message) {
 TEST(CompileCpu, BadInputIsAClearError) {
   const fs::path dir = compiled(kStories, "stories260K");
   const fs::path other = compiled(kFixtures + "llama/model-f32.gguf", "llama-f32");
-  const std::string tok = " --tokenizer " + quote((dir / "tokenizer.gguf").string()) + " -p hi -n 4 ";
-  expect_error(program(dir) + " " + quote((other / "weights.bin").string()) + tok, "for another model");
+  const std::string tok = " --tokenizer " + shell_quote((dir / "tokenizer.gguf").string()) + " -p hi -n 4 ";
+  expect_error(program(dir) + " " + shell_quote((other / "weights.bin").string()) + tok, "for another model");
   auto truncated = edited_weights(dir, "truncated.bin", [](std::string& b) { b.resize(b.size() - 100); });
-  expect_error(program(dir) + " " + quote(truncated.string()) + tok, "truncated");
+  expect_error(program(dir) + " " + shell_quote(truncated.string()) + tok, "truncated");
   auto corrupt = edited_weights(dir, "corrupt.bin", [](std::string& b) { b[30] ^= 0x40; });
-  expect_error(program(dir) + " " + quote(corrupt.string()) + tok, "corrupted header");
+  expect_error(program(dir) + " " + shell_quote(corrupt.string()) + tok, "corrupted header");
   auto magic = edited_weights(dir, "magic.bin", [](std::string& b) { b[0] = 'X'; });
-  expect_error(program(dir) + " " + quote(magic.string()) + tok, "not a Forge weights file");
+  expect_error(program(dir) + " " + shell_quote(magic.string()) + tok, "not a Forge weights file");
   expect_error(program(dir) + " /nonexistent/weights.bin -p hi", "/nonexistent/weights.bin");
   expect_error(program(dir) + " --tokenizer /nonexistent/tokenizer.json -p hi", "/nonexistent/tokenizer.json");
   std::string long_prompt;
   for (int i = 0; i < 40; ++i) long_prompt += "Once upon a time ";
-  expect_error(program(dir) + " -p " + quote(long_prompt), "context");
+  expect_error(program(dir) + " -p " + shell_quote(long_prompt), "context");
   expect_error(program(dir) + " --tokens 1,2,99999 --logits", "outside the vocabulary");
 
-  expect_error(forge_bin() + " compile -m " + quote(kStories) + " -o /tmp/unused --target wasm", "not implemented yet");
-  expect_error(forge_bin() + " compile -m " + quote(kStories) + " -o /tmp/unused --cpu sparc", "expected native");
+  expect_error(forge_bin() + " compile -m " + shell_quote(kStories) + " -o /tmp/unused --target wasm", "not implemented yet");
+  expect_error(forge_bin() + " compile -m " + shell_quote(kStories) + " -o /tmp/unused --cpu sparc", "expected native");
 }
 
 }  // namespace
