@@ -501,6 +501,26 @@ template <> struct CoalescedDot<BlockQ4_0> { static constexpr bool kValue = true
 template <> struct CoalescedDot<BlockF16> { static constexpr bool kValue = true; };
 template <> struct CoalescedDot<BlockQ6_K> { static constexpr bool kValue = true; };
 
+// One lane's piece of a block: Q8_0 levels 4 sub .. 4 sub + 3 (two 16-bit
+// words) times x; Q4_0 bytes 4 sub .. 4 sub + 3 (8 nibbles: weights 4 sub ..
+// and 16 + 4 sub ..) times xl, xh. Shared by the global and staged kernels.
+__device__ __forceinline__ float q8_0_piece_dot(uint16_t q01, uint16_t q23, float4 xv) {
+  return static_cast<float>(static_cast<int8_t>(q01 & 0xff)) * xv.x +
+         static_cast<float>(static_cast<int8_t>(q01 >> 8)) * xv.y +
+         static_cast<float>(static_cast<int8_t>(q23 & 0xff)) * xv.z +
+         static_cast<float>(static_cast<int8_t>(q23 >> 8)) * xv.w;
+}
+__device__ __forceinline__ float q4_0_piece_dot(uint32_t q, float4 xl, float4 xh) {
+  return static_cast<float>(static_cast<int>(q & 0xf) - 8) * xl.x +
+         static_cast<float>(static_cast<int>((q >> 8) & 0xf) - 8) * xl.y +
+         static_cast<float>(static_cast<int>((q >> 16) & 0xf) - 8) * xl.z +
+         static_cast<float>(static_cast<int>((q >> 24) & 0xf) - 8) * xl.w +
+         static_cast<float>(static_cast<int>((q >> 4) & 0xf) - 8) * xh.x +
+         static_cast<float>(static_cast<int>((q >> 12) & 0xf) - 8) * xh.y +
+         static_cast<float>(static_cast<int>((q >> 20) & 0xf) - 8) * xh.z +
+         static_cast<float>(static_cast<int>((q >> 28) & 0xf) - 8) * xh.w;
+}
+
 template <class B, int K>
 __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, const float* __restrict__ x, int lane) {
   float acc = 0.0f;
@@ -512,11 +532,7 @@ __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, co
       const float d = h2f(ld16(blk));
       const uint16_t q01 = ld16(blk + 2 + 4 * sub), q23 = ld16(blk + 4 + 4 * sub);
       const float4 xv = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 4 * sub));
-      const float s = static_cast<float>(static_cast<int8_t>(q01 & 0xff)) * xv.x +
-                      static_cast<float>(static_cast<int8_t>(q01 >> 8)) * xv.y +
-                      static_cast<float>(static_cast<int8_t>(q23 & 0xff)) * xv.z +
-                      static_cast<float>(static_cast<int8_t>(q23 >> 8)) * xv.w;
-      acc += d * s;
+      acc += d * q8_0_piece_dot(q01, q23, xv);
     }
   } else if constexpr (std::is_same_v<B, BlockQ4_0>) {
     const int sub = lane % 4;
@@ -527,15 +543,7 @@ __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, co
       const uint32_t q = ld16(blk + 2 + 4 * sub) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * sub)) << 16);
       const float4 xl = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 4 * sub));
       const float4 xh = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 16 + 4 * sub));
-      const float s = static_cast<float>(static_cast<int>(q & 0xf) - 8) * xl.x +
-                      static_cast<float>(static_cast<int>((q >> 8) & 0xf) - 8) * xl.y +
-                      static_cast<float>(static_cast<int>((q >> 16) & 0xf) - 8) * xl.z +
-                      static_cast<float>(static_cast<int>((q >> 24) & 0xf) - 8) * xl.w +
-                      static_cast<float>(static_cast<int>((q >> 4) & 0xf) - 8) * xh.x +
-                      static_cast<float>(static_cast<int>((q >> 12) & 0xf) - 8) * xh.y +
-                      static_cast<float>(static_cast<int>((q >> 20) & 0xf) - 8) * xh.z +
-                      static_cast<float>(static_cast<int>((q >> 28) & 0xf) - 8) * xh.w;
-      acc += d * s;
+      acc += d * q4_0_piece_dot(q, xl, xh);
     }
   } else if constexpr (std::is_same_v<B, BlockQ6_K>) {
     // Lane l takes weights 128 h + 32 g + l of each super-block (h < 2, g < 4):
@@ -662,11 +670,7 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
         const uint16_t q01 = *reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub);
         const uint16_t q23 = *reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub);
         const float4 xv = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 4 * sub));
-        const float s = static_cast<float>(static_cast<int8_t>(q01 & 0xff)) * xv.x +
-                        static_cast<float>(static_cast<int8_t>(q01 >> 8)) * xv.y +
-                        static_cast<float>(static_cast<int8_t>(q23 & 0xff)) * xv.z +
-                        static_cast<float>(static_cast<int8_t>(q23 >> 8)) * xv.w;
-        acc += d * s;
+        acc += d * q8_0_piece_dot(q01, q23, xv);
       }
     } else {
       const int sub = lane % 4;
@@ -678,15 +682,7 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
                            (static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub)) << 16);
         const float4 xl = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 4 * sub));
         const float4 xh = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 16 + 4 * sub));
-        const float s = static_cast<float>(static_cast<int>(q & 0xf) - 8) * xl.x +
-                        static_cast<float>(static_cast<int>((q >> 8) & 0xf) - 8) * xl.y +
-                        static_cast<float>(static_cast<int>((q >> 16) & 0xf) - 8) * xl.z +
-                        static_cast<float>(static_cast<int>((q >> 24) & 0xf) - 8) * xl.w +
-                        static_cast<float>(static_cast<int>((q >> 4) & 0xf) - 8) * xh.x +
-                        static_cast<float>(static_cast<int>((q >> 12) & 0xf) - 8) * xh.y +
-                        static_cast<float>(static_cast<int>((q >> 20) & 0xf) - 8) * xh.z +
-                        static_cast<float>(static_cast<int>((q >> 28) & 0xf) - 8) * xh.w;
-        acc += d * s;
+        acc += d * q4_0_piece_dot(q, xl, xh);
       }
     }
     __syncwarp();  // the next pass overwrites the stage
