@@ -4,9 +4,14 @@
 // level flipping moves the logits by 1e-2). On random inputs:
 //   mmq (int8 tensor cores) vs matvec<8 rows> on the same quantized inputs;
 //   the decode matvec with __dp4a on int8 levels vs the float one;
-//   attention_prefill (16 queries a block, online softmax) vs attention.
-// Prints one line per case and exits 1 if any relative RMS is over 1e-5.
+//   attention_prefill (16 queries a block, online softmax) vs attention;
+//   attention_mma (tensor cores, split f16 operands) vs attention, with the F16
+//   and the F32 cache, windows and softcaps, queries of very different sizes.
+// Prints one line per case and exits 1 if any relative RMS is over 1e-5; then
+// TIMING lines (median of event-timed launches; printed, not asserted).
+// `kernel_check attention` runs the attention cases and timings only.
 // Build: nvcc -std=c++20 -O2 -arch=sm_90 -Isrc bench/cuda/kernel_check.cu
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +19,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/forge_kernels.cuh"
 #include "kernels/cuda/mmq.cuh"
 
@@ -143,26 +149,161 @@ void check_attention(int n, int pos0, int window, std::mt19937& rng) {
   cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o_ref), cudaFree(o);
 }
 
-int main() {
+// attention_mma against attention on random queries whose rows differ in size
+// by 10^3 (row norms 0.01 .. 10 times a unit normal's: diffuse and sharp
+// softmaxes), keys and values of the cache type KvT.
+template <int HD, int NH, int NKV, class KvT>
+void check_attention_mma(int n, int pos0, int window, float cap, std::mt19937& rng) {
+  const int ctx = pos0 + n;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_real_distribution<float> expo(-2.0f, 1.0f);
+  std::vector<float> q(static_cast<size_t>(n) * NH * HD);
+  for (size_t r = 0; r < q.size() / HD; ++r) {
+    const float size = std::pow(10.0f, expo(rng));
+    for (int d = 0; d < HD; ++d) q[r * HD + d] = size * nd(rng);
+  }
+  std::vector<KvT> kc_(static_cast<size_t>(ctx) * NKV * HD), vc_(kc_.size());
+  for (auto& v : kc_) v = KvT(nd(rng));
+  for (auto& v : vc_) v = KvT(nd(rng));
+  const std::vector<int> params = {pos0};
+  float* dq = upload(q);
+  KvT* dk = upload(kc_);
+  KvT* dv = upload(vc_);
+  int* dp = upload(params);
+  float *o_ref = nullptr, *o = nullptr;
+  CHECK(cudaMalloc(&o_ref, q.size() * 4));
+  CHECK(cudaMalloc(&o, q.size() * 4));
+  CHECK(cudaMemset(o, 0xff, q.size() * 4));  // NaN: every output must be written
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  auto ref = kc::attention<HD, HD, NH, NKV, KvT>;
+  CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
+  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, cap, dp, kc::Q8Out{});
+  CHECK(cudaGetLastError());
+  kc::launch_attention_mma<HD, HD, NH, NKV, KvT>(nullptr, dq, o, dk, dv, window, scale, cap, dp, n);
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  char what[96];
+  std::snprintf(what, sizeof what, "attention_mma hd %d, %d/%d, %d at %d, win %d, cap %g, kv %s", HD, NH, NKV, n,
+                pos0, window, cap, std::is_same_v<KvT, float> ? "f32" : "f16");
+  const auto want = download(o_ref, q.size()), got = download(o, q.size());
+  const double err = rel_rms(want, got);
+  report(what, err);
+  if (!(err < 1e-5)) {  // where: the worst element, and how many are off or unwritten
+    size_t worst = 0, off = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double d = std::fabs(double(got[i]) - want[i]);
+      off += !(d <= 1e-4 * (std::fabs(want[i]) + 1e-3));
+      if (!(d <= std::fabs(double(got[worst]) - want[worst]))) worst = i;
+    }
+    std::printf("    worst: token %zu head %zu dim %zu: want %g got %g; %zu of %zu off\n", worst / (NH * HD),
+                worst / HD % NH, worst % HD, want[worst], got[worst], off, got.size());
+  }
+  cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o_ref), cudaFree(o);
+}
+
+// Median time (ms) of reps event-timed runs of launch (after a warm-up).
+template <class F>
+float median_ms(F&& launch, int reps) {
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  launch();
+  CHECK(cudaGetLastError());
+  std::vector<float> ms(reps);
+  for (int i = 0; i < reps; ++i) {
+    CHECK(cudaEventRecord(a));
+    launch();
+    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventSynchronize(b));
+    CHECK(cudaEventElapsedTime(&ms[i], a, b));
+  }
+  CHECK(cudaGetLastError());
+  cudaEventDestroy(a), cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[reps / 2];
+}
+
+// One layer's prefill attention, n tokens at position 0, F16 cache:
+// attention_prefill against attention_mma (2, 4 and 8 warps a block).
+template <int HD, int NH, int NKV>
+void time_attention(const char* model, int n, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> q(static_cast<size_t>(n) * NH * HD);
+  for (float& v : q) v = nd(rng);
+  std::vector<__half> kc_(static_cast<size_t>(n) * NKV * HD), vc_(kc_.size());
+  for (auto& v : kc_) v = __float2half(nd(rng));
+  for (auto& v : vc_) v = __float2half(nd(rng));
+  const std::vector<int> params = {0};
+  float* dq = upload(q);
+  __half* dk = upload(kc_);
+  __half* dv = upload(vc_);
+  int* dp = upload(params);
+  float* o = nullptr;
+  CHECK(cudaMalloc(&o, q.size() * 4));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  constexpr int kReps = 21;
+  const float t_old = median_ms(
+      [&] {
+        kc::attention_prefill<HD, HD, NH, NKV, __half>
+            <<<dim3(NH, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads>>>(dq, o, dk, dv, 0, scale, 0.0f,
+                                                                                      dp, n);
+      },
+      kReps);
+  const float t2 = median_ms(
+      [&] { kc::launch_attention_mma_warps<HD, HD, NH, NKV, __half, 2>(nullptr, dq, o, dk, dv, 0, scale, 0.0f, dp, n); },
+      kReps);
+  const float t4 = median_ms(
+      [&] { kc::launch_attention_mma_warps<HD, HD, NH, NKV, __half, 4>(nullptr, dq, o, dk, dv, 0, scale, 0.0f, dp, n); },
+      kReps);
+  const float t8 = median_ms(
+      [&] { kc::launch_attention_mma_warps<HD, HD, NH, NKV, __half, 8>(nullptr, dq, o, dk, dv, 0, scale, 0.0f, dp, n); },
+      kReps);
+  std::printf("TIMING %-14s hd %d, %d/%d heads, n %d: attention_prefill %.1f us, attention_mma %.1f us "
+              "(2 warps %.1f, 8 warps %.1f)\n",
+              model, HD, NH, NKV, n, 1e3 * t_old, 1e3 * t4, 1e3 * t2, 1e3 * t8);
+  cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o);
+}
+
+int main(int argc, char** argv) {
+  const bool attention_only = argc > 1 && std::strcmp(argv[1], "attention") == 0;
+  cudaDeviceProp prop{};
+  CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("device: %s\n", prop.name);
   std::mt19937 rng(20261126);
-  check_mmq<BlockQ8_0, 2048>("Q8_0", 2048, 512, rng);   // llama-3.2-1b attn_q
-  check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 512, rng);   // ffn_gate
-  check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 300, rng);   // ffn_down, a partial token tile
-  check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 77, rng);
-  check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 512, rng);    // smollm2-135m: K = 4.5 stages
-  check_mmq<BlockQ4_0, 576>("Q4_0", 190, 33, rng);      // rows not a multiple of 64
-  check_mmq<BlockQ8_0, 2048>("Q8_0", 8192, 1, rng);     // decode
-  check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 1, rng);
-  check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 1, rng);
-  check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 1, rng);
-  check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
-  check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
+  if (!attention_only) {
+    check_mmq<BlockQ8_0, 2048>("Q8_0", 2048, 512, rng);  // llama-3.2-1b attn_q
+    check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 512, rng);  // ffn_gate
+    check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 300, rng);  // ffn_down, a partial token tile
+    check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 77, rng);
+    check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 512, rng);   // smollm2-135m: K = 4.5 stages
+    check_mmq<BlockQ4_0, 576>("Q4_0", 190, 33, rng);     // rows not a multiple of 64
+    check_mmq<BlockQ8_0, 2048>("Q8_0", 8192, 1, rng);    // decode
+    check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 1, rng);
+    check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 1, rng);
+    check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 1, rng);
+    check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
+    check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
+  }
   check_attention<64, 32, 8>(512, 0, 0, rng);           // llama-3.2-1b
   check_attention<64, 9, 3>(512, 0, 0, rng);            // smollm2-135m
   check_attention<64, 32, 8>(200, 300, 0, rng);         // a second prefill chunk
   check_attention<128, 24, 8>(333, 5, 0, rng);          // llama-3.2-3b
   check_attention<64, 32, 8>(512, 0, 100, rng);         // sliding window
   check_attention<128, 24, 8>(100, 450, 64, rng);
+  check_attention_mma<64, 9, 3, __half>(512, 0, 0, 0.0f, rng);      // smollm2-135m
+  check_attention_mma<64, 32, 8, __half>(512, 0, 0, 0.0f, rng);     // llama-3.2-1b
+  check_attention_mma<128, 24, 8, __half>(333, 5, 0, 0.0f, rng);    // llama-3.2-3b (head 128)
+  check_attention_mma<64, 9, 3, __half>(200, 37, 0, 0.0f, rng);     // n not a multiple of the tile
+  check_attention_mma<64, 32, 8, __half>(512, 0, 100, 0.0f, rng);   // sliding window
+  check_attention_mma<128, 24, 8, __half>(100, 450, 64, 0.0f, rng);
+  check_attention_mma<64, 9, 3, __half>(300, 20, 0, 1.5f, rng);     // softcap (tanh matters)
+  check_attention_mma<128, 16, 8, __half>(77, 3, 50, 2.0f, rng);
+  check_attention_mma<64, 9, 3, float>(200, 37, 0, 0.0f, rng);      // F32 cache
+  check_attention_mma<128, 24, 8, float>(150, 100, 60, 1.5f, rng);
+  check_attention_mma<64, 32, 8, __half>(5, 1000, 0, 0.0f, rng);    // a few tokens late in the context
+  check_attention_mma<64, 9, 3, __half>(1, 0, 0, 0.0f, rng);
+  time_attention<64, 9, 3>("smollm2-135m", 512, rng);
+  time_attention<64, 32, 8>("llama-3.2-1b", 512, rng);
   std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");
   return failures ? 1 : 0;
 }
