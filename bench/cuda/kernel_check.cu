@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels/cuda/attention_mma.cuh"
@@ -152,7 +154,8 @@ void check_attention(int n, int pos0, int window, std::mt19937& rng) {
 // attention_mma against attention on random queries whose rows differ in size
 // by 10^3 (row norms 0.01 .. 10 times a unit normal's: diffuse and sharp
 // softmaxes), keys and values of the cache type KvT.
-template <int HD, int NH, int NKV, class KvT>
+// kQW x kSplit: the block shape (launch_attention_mma_cfg); 0 x 0 the default one.
+template <int HD, int NH, int NKV, class KvT, int kQW = 0, int kSplit = 0>
 void check_attention_mma(int n, int pos0, int window, float cap, std::mt19937& rng) {
   const int ctx = pos0 + n;
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -179,12 +182,17 @@ void check_attention_mma(int n, int pos0, int window, float cap, std::mt19937& r
   CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
   ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, cap, dp, kc::Q8Out{});
   CHECK(cudaGetLastError());
-  kc::launch_attention_mma<HD, HD, NH, NKV, KvT>(nullptr, dq, o, dk, dv, window, scale, cap, dp, n);
+  if constexpr (kQW == 0) {
+    kc::launch_attention_mma<HD, HD, NH, NKV, KvT>(nullptr, dq, o, dk, dv, window, scale, cap, dp, n);
+  } else {
+    kc::launch_attention_mma_cfg<HD, HD, NH, NKV, KvT, kQW, kSplit>(nullptr, dq, o, dk, dv, window, scale, cap, dp, n);
+  }
   CHECK(cudaGetLastError());
   CHECK(cudaDeviceSynchronize());
   char what[96];
-  std::snprintf(what, sizeof what, "attention_mma hd %d, %d/%d, %d at %d, win %d, cap %g, kv %s", HD, NH, NKV, n,
-                pos0, window, cap, std::is_same_v<KvT, float> ? "f32" : "f16");
+  std::snprintf(what, sizeof what, "attention_mma%s hd %d, %d/%d, %d at %d, win %d, cap %g, kv %s",
+                kQW == 0 ? "" : kSplit == 1 ? " 4x1" : " 4x2", HD, NH, NKV, n, pos0, window, cap,
+                std::is_same_v<KvT, float> ? "f32" : "f16");
   const auto want = download(o_ref, q.size()), got = download(o, q.size());
   const double err = rel_rms(want, got);
   report(what, err);
@@ -199,6 +207,12 @@ void check_attention_mma(int n, int pos0, int window, float cap, std::mt19937& r
                 worst / HD % NH, worst % HD, want[worst], got[worst], off, got.size());
   }
   cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o_ref), cudaFree(o);
+}
+
+template <int HD, int NH, int NKV, class KvT>
+void check_mma_shapes(int n, int pos0, int window, float cap, std::mt19937& rng) {
+  check_attention_mma<HD, NH, NKV, KvT, 4, 1>(n, pos0, window, cap, rng);
+  check_attention_mma<HD, NH, NKV, KvT, 4, 2>(n, pos0, window, cap, rng);
 }
 
 // Median time (ms) of reps event-timed runs of launch (after a warm-up).
@@ -224,7 +238,7 @@ float median_ms(F&& launch, int reps) {
 }
 
 // One layer's prefill attention, n tokens at position 0, F16 cache:
-// attention_prefill against attention_mma (2, 4 and 8 warps a block).
+// attention_prefill against attention_mma (the default block shape, then others).
 template <int HD, int NH, int NKV>
 void time_attention(const char* model, int n, std::mt19937& rng) {
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -249,18 +263,26 @@ void time_attention(const char* model, int n, std::mt19937& rng) {
                                                                                       dp, n);
       },
       kReps);
-  const float t2 = median_ms(
-      [&] { kc::launch_attention_mma_warps<HD, HD, NH, NKV, __half, 2>(nullptr, dq, o, dk, dv, 0, scale, 0.0f, dp, n); },
-      kReps);
-  const float t4 = median_ms(
-      [&] { kc::launch_attention_mma_warps<HD, HD, NH, NKV, __half, 4>(nullptr, dq, o, dk, dv, 0, scale, 0.0f, dp, n); },
-      kReps);
-  const float t8 = median_ms(
-      [&] { kc::launch_attention_mma_warps<HD, HD, NH, NKV, __half, 8>(nullptr, dq, o, dk, dv, 0, scale, 0.0f, dp, n); },
-      kReps);
-  std::printf("TIMING %-14s hd %d, %d/%d heads, n %d: attention_prefill %.1f us, attention_mma %.1f us "
-              "(2 warps %.1f, 8 warps %.1f)\n",
-              model, HD, NH, NKV, n, 1e3 * t_old, 1e3 * t4, 1e3 * t2, 1e3 * t8);
+  auto mma = [&](auto cfg) {
+    constexpr int kQW = decltype(cfg)::first_type::value, kSplit = decltype(cfg)::second_type::value;
+    return median_ms(
+        [&] {
+          kc::launch_attention_mma_cfg<HD, HD, NH, NKV, __half, kQW, kSplit>(nullptr, dq, o, dk, dv, 0, scale, 0.0f, dp,
+                                                                            n);
+        },
+        kReps);
+  };
+  using I1 = std::integral_constant<int, 1>;
+  using I2 = std::integral_constant<int, 2>;
+  using I4 = std::integral_constant<int, 4>;
+  using Def = std::pair<std::integral_constant<int, kc::kAmRowWarps>, std::integral_constant<int, kc::kAmSplit>>;
+  const float t_def = mma(Def{});
+  const float t41 = mma(std::pair<I4, I1>{}), t42 = mma(std::pair<I4, I2>{}), t22 = mma(std::pair<I2, I2>{});
+  const float t21 = mma(std::pair<I2, I1>{}), t_def2 = mma(Def{});
+  std::printf("TIMING %-14s hd %d, %d/%d heads, n %d: attention_prefill %.1f us, attention_mma %.1f us (again %.1f; "
+              "4x1 %.1f, 4x2 %.1f, 2x2 %.1f, 2x1 %.1f)\n",
+              model, HD, NH, NKV, n, 1e3 * t_old, 1e3 * t_def, 1e3 * t_def2, 1e3 * t41, 1e3 * t42, 1e3 * t22,
+              1e3 * t21);
   cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o);
 }
 
@@ -302,6 +324,15 @@ int main(int argc, char** argv) {
   check_attention_mma<128, 24, 8, float>(150, 100, 60, 1.5f, rng);
   check_attention_mma<64, 32, 8, __half>(5, 1000, 0, 0.0f, rng);    // a few tokens late in the context
   check_attention_mma<64, 9, 3, __half>(1, 0, 0, 0.0f, rng);
+  // Other block shapes TIMING shows: 4 row groups of one warp (4x1) and of two warps (4x2).
+  check_mma_shapes<64, 9, 3, __half>(200, 37, 0, 0.0f, rng);
+  check_mma_shapes<128, 24, 8, __half>(333, 5, 0, 0.0f, rng);
+  check_mma_shapes<64, 32, 8, __half>(512, 0, 100, 0.0f, rng);
+  check_mma_shapes<128, 24, 8, __half>(100, 450, 64, 0.0f, rng);
+  check_mma_shapes<64, 9, 3, __half>(300, 20, 0, 1.5f, rng);
+  check_mma_shapes<64, 9, 3, float>(200, 37, 0, 0.0f, rng);
+  check_mma_shapes<128, 24, 8, float>(150, 100, 60, 1.5f, rng);
+  check_mma_shapes<64, 32, 8, __half>(5, 1000, 0, 0.0f, rng);
   time_attention<64, 9, 3>("smollm2-135m", 512, rng);
   time_attention<64, 32, 8>("llama-3.2-1b", 512, rng);
   std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");

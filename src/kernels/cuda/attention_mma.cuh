@@ -4,11 +4,14 @@
 // sliding window, scale, optional tanh softcap, GQA, keys and values read from
 // the F16 or F32 cache at positions params[0] .. params[0] + n - 1).
 //
-// A block takes 16 * kWarps consecutive tokens of one query head; each warp 16
-// of them. Key tiles of kAmKeys positions are staged in shared memory as f16
-// (cp.async, two stages: the next tile's copy runs under this tile's products);
-// scores S = Q K^T and sums O += P V are mma products, the softmax (running max
-// and sum) is f32 in registers, as attention_prefill's.
+// A block takes 16 * kQW consecutive tokens of one query head: kQW warps of 16
+// rows, times kSplit warps a row group that take different keys of each tile
+// (their softmax states are merged at the end: the longest rows' serial chain
+// of tiles, which bounds the kernel's time, is kSplit times shorter). Key
+// tiles are staged in shared memory as f16 (cp.async, two stages: the next
+// tile's copy runs under this tile's products); scores S = Q K^T and sums
+// O += P V are mma products, the softmax (running max and sum) is f32 in
+// registers, as attention_prefill's.
 //
 // Accuracy (the logits are checked against the float32 interpreter, which
 // today's kernels match to ~1e-7): f16 operands alone would cost ~1e-3. Every
@@ -35,7 +38,12 @@ template <int HD, int HDV> struct PrefillMmaTakes {
   static constexpr bool kValue = HD % 32 == 0 && HD <= 128 && HDV % 16 == 0 && HDV <= 128;
 };
 
-constexpr int kAmWarps = 4;  // 64 tokens a block
+// Block shape: 2 row groups (32 tokens) x 2 warps each (each half of a key
+// tile). kernel_check on an H100, 512 tokens at position 0, microseconds for
+// smollm2-135m / llama-3.2-1b heads: 2x2 23.0 / 27.0, 4x2 26.6 / 31.4,
+// 4x1 33.3 / 35.9, 2x1 33.7 / 37.6 (attention_prefill 83.8 / 137.7).
+constexpr int kAmRowWarps = 2;
+constexpr int kAmSplit = 2;
 // Key positions a staged tile: 64, or 32 for heads over 64 (shared memory and registers).
 template <int HD, int HDV> struct AmKeys {
   static constexpr int kValue = HD > 64 || HDV > 64 ? 32 : 64;
@@ -115,14 +123,15 @@ __device__ __forceinline__ void stage(__half* dst, __half* dst_lo, const float* 
 
 }  // namespace am
 
-template <int HD, int HDV, int NH, int NKV, class KvT, int kWarps>
-__global__ void __launch_bounds__(kWarps * 32)
+template <int HD, int HDV, int NH, int NKV, class KvT, int kQW, int kSplit>
+__global__ void __launch_bounds__(kQW * kSplit * 32)
     attention_mma(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
                   float cap, const int* params, int n) {
   asm volatile("griddepcontrol.wait;" ::: "memory");  // PDL: the previous kernel's writes are visible
   static_assert(PrefillMmaTakes<HD, HDV>::kValue, "attention_mma: heads of 32s up to 128, value heads of 16s");
   constexpr bool kF32 = std::is_same_v<KvT, float>;
-  constexpr int kThreads = kWarps * 32, kKeys = AmKeys<HD, HDV>::kValue;
+  static_assert(kSplit == 1 || kSplit == 2, "attention_mma: one or two warps a row group");
+  constexpr int kThreads = kQW * kSplit * 32, kKeys = AmKeys<HD, HDV>::kValue, kWK = kKeys / kSplit;
   constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV;
   constexpr int kKs = HD + 8, kVs = HDV + 8;  // row strides (halves): 8 ldmatrix rows hit 8 different bank quads
   constexpr int kParts = kF32 ? 2 : 1;        // hi (and lo) copies of a tile
@@ -133,9 +142,9 @@ __global__ void __launch_bounds__(kWarps * 32)
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, tg = lane % 4;
   const int h = blockIdx.x, kvh = h / kGroup;
-  const int t0 = (gridDim.y - 1 - blockIdx.y) * 16 * kWarps;  // the longest rows first
+  const int t0 = (gridDim.y - 1 - blockIdx.y) * 16 * kQW;  // the longest rows first
   const int pos0 = params[0];
-  const int last = pos0 + min(n, t0 + 16 * kWarps) - 1;  // the block's last key position
+  const int last = pos0 + min(n, t0 + 16 * kQW) - 1;  // the block's last key position
   const int first = window > 0 ? max(0, pos0 + t0 - window + 1) : 0;
   const int jbeg = first / kKeys * kKeys;
   const int tiles = (last - jbeg) / kKeys + 1;
@@ -152,8 +161,10 @@ __global__ void __launch_bounds__(kWarps * 32)
     am::cp_async_commit();
   }
 
-  // This warp's rows: tokens tw + g and tw + g + 8 (the mma fragments' rows).
-  const int tw = t0 + 16 * warp;
+  // This warp's rows: tokens tw + g and tw + g + 8 (the mma fragments' rows);
+  // its keys: kWK of each tile from kw on.
+  const int qw = warp % kQW, kw = warp / kQW * kWK;
+  const int tw = t0 + 16 * qw;
   const bool warp_live = tw < n;
   const int pmin = pos0 + tw, pmax = pos0 + min(n, tw + 16) - 1;
   const bool all_live = tw + 16 <= n;
@@ -217,17 +228,18 @@ __global__ void __launch_bounds__(kWarps * 32)
       am::cp_async_wait1();  // this tile's copies done (the next tile's may fly)
       __syncthreads();
     }
-    const __half* ks = sm + (kF32 ? 0 : it % 2) * kStageHalves;
-    const __half* vs = ks + kParts * kKeys * kKs;
-    // Skip a tile no row of this warp sees (causal, window).
-    const bool skip = !warp_live || j0 > pmax || (window > 0 && j0 + kKeys - 1 < max(0, pmin - window + 1));
+    const __half* ks = sm + (kF32 ? 0 : it % 2) * kStageHalves + kw * kKs;  // this warp's keys
+    const __half* vs = sm + (kF32 ? 0 : it % 2) * kStageHalves + kParts * kKeys * kKs + kw * kVs;
+    const int jw = j0 + kw;  // this warp's first key position
+    // Skip keys no row of this warp sees (causal, window).
+    const bool skip = !warp_live || jw > pmax || (window > 0 && jw + kWK - 1 < max(0, pmin - window + 1));
     if (!skip) {
-      const bool masked = !all_live || j0 + kKeys - 1 > pmin || (window > 0 && j0 < max(0, pmax - window + 1));
-      float s[kKeys / 8][4];
+      const bool masked = !all_live || jw + kWK - 1 > pmin || (window > 0 && jw < max(0, pmax - window + 1));
+      float s[kWK / 8][4];
 #pragma unroll
-      for (int i = 0; i < kKeys / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+      for (int i = 0; i < kWK / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
 #pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) {
+      for (int nt = 0; nt < kWK / 8; ++nt) {
 #pragma unroll
         for (int c2 = 0; c2 < HD / 32; ++c2) {
           const int off = (8 * nt + mr) * kKs + 32 * c2 + 8 * mi;
@@ -246,10 +258,10 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
       float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) {
+      for (int nt = 0; nt < kWK / 8; ++nt) {
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-          const int r = i / 2, kp = j0 + 8 * nt + 2 * tg + i % 2;
+          const int r = i / 2, kp = jw + 8 * nt + 2 * tg + i % 2;
           float x = s[nt][i] * srow_scale[r];
           if (cap > 0.0f) x = cap * tanhf(x / cap);
           if (masked && !(kp <= prow[r] && kp >= srow[r])) x = -INFINITY;
@@ -267,7 +279,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         m[r] = mn;
       }
 #pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) {
+      for (int nt = 0; nt < kWK / 8; ++nt) {
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           const int r = i / 2;
@@ -291,7 +303,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
       // O += P V: the score accumulators of key tiles 2kc, 2kc + 1 are the A fragment of keys 16kc ..
 #pragma unroll
-      for (int kc = 0; kc < kKeys / 16; ++kc) {
+      for (int kc = 0; kc < kWK / 16; ++kc) {
         uint32_t ph[4], pl[4];
         am::split2(s[2 * kc][0], s[2 * kc][1], ph[0], pl[0]);
         am::split2(s[2 * kc][2], s[2 * kc][3], ph[1], pl[1]);
@@ -317,6 +329,41 @@ __global__ void __launch_bounds__(kWarps * 32)
     if constexpr (!kF32) __syncthreads();  // this buffer is the next-but-one tile's
   }
 
+  if constexpr (kSplit == 2) {  // the second warp of a row group hands its state to the first
+    constexpr int kVals = HDV / 2 + 4, kLanes = kQW * 32;  // o, m, l of a lane; stored value-major
+    static_assert(kVals * kLanes * 4 <= kStages * kStageHalves * 2, "attention_mma: merge buffer");
+    float* xs = reinterpret_cast<float*>(sm) + qw * 32 + lane;
+    if constexpr (kF32) __syncthreads();  // the last tile read (the F16 loop ends with a barrier)
+    if (kw != 0) {
+#pragma unroll
+      for (int i = 0; i < HDV / 8; ++i) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) xs[(4 * i + e) * kLanes] = o[i][e];
+      }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        xs[(HDV / 2 + r) * kLanes] = m[r];
+        xs[(HDV / 2 + 2 + r) * kLanes] = l[r];
+      }
+    }
+    __syncthreads();
+    if (kw != 0) return;
+    float a[2], b[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float m2 = xs[(HDV / 2 + r) * kLanes], l2 = xs[(HDV / 2 + 2 + r) * kLanes];
+      const float mn = fmaxf(m[r], m2);
+      a[r] = m[r] == -INFINITY ? 0.0f : expf(m[r] - mn);
+      b[r] = m2 == -INFINITY ? 0.0f : expf(m2 - mn);
+      l[r] = l[r] * a[r] + l2 * b[r];
+    }
+#pragma unroll
+    for (int i = 0; i < HDV / 8; ++i) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o[i][e] = o[i][e] * a[e / 2] + xs[(4 * i + e) * kLanes] * b[e / 2];
+    }
+  }
+
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int t = tw + g + 8 * r;
@@ -330,12 +377,12 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-// kWarps: 16 tokens a warp; kernel_check times other values.
-template <int HD, int HDV, int NH, int NKV, class KvT, int kWarps>
-void launch_attention_mma_warps(cudaStream_t s, const float* q, float* out, const KvT* k_cache, const KvT* v_cache,
+// kQW row groups of 16 tokens, kSplit warps each; kernel_check times other values.
+template <int HD, int HDV, int NH, int NKV, class KvT, int kQW, int kSplit>
+void launch_attention_mma_cfg(cudaStream_t s, const float* q, float* out, const KvT* k_cache, const KvT* v_cache,
                                 int window, float scale, float cap, const int* params, int n) {
-  constexpr int kRows = 16 * kWarps;
-  attention_mma<HD, HDV, NH, NKV, KvT, kWarps><<<dim3(NH, (n + kRows - 1) / kRows), kWarps * 32, 0, s>>>(
+  constexpr int kRows = 16 * kQW;
+  attention_mma<HD, HDV, NH, NKV, KvT, kQW, kSplit><<<dim3(NH, (n + kRows - 1) / kRows), kQW * kSplit * 32, 0, s>>>(
       q, out, k_cache, v_cache, window, scale, cap, params, n);
 }
 
@@ -344,8 +391,8 @@ void launch_attention_mma_warps(cudaStream_t s, const float* q, float* out, cons
 template <int HD, int HDV, int NH, int NKV, class KvT>
 void launch_attention_mma(cudaStream_t s, const float* q, float* out, const KvT* k_cache, const KvT* v_cache,
                           int window, float scale, float cap, const int* params, int n) {
-  launch_attention_mma_warps<HD, HDV, NH, NKV, KvT, kAmWarps>(s, q, out, k_cache, v_cache, window, scale, cap,
-                                                              params, n);
+  launch_attention_mma_cfg<HD, HDV, NH, NKV, KvT, kAmRowWarps, kAmSplit>(s, q, out, k_cache, v_cache, window, scale,
+                                                                          cap, params, n);
 }
 
 }  // namespace forge::kernels::cuda
