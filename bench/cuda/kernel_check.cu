@@ -27,6 +27,7 @@
 
 namespace kc = forge::kernels::cuda;
 using namespace forge::quant;
+using forge::GgmlType;
 
 #define CHECK(x)                                                                      \
   do {                                                                                \
@@ -66,17 +67,23 @@ void report(const char* what, double err) {
   std::printf("%-52s rel RMS %.2e  %s\n", what, err, ok ? "ok" : "FAIL");
 }
 
-// Random blocks of type B (levels anywhere, scales 1e-3 .. 1e-2).
+// Random rows of type B (levels anywhere, scales 1e-3 .. 1e-2) in the split
+// layout the CUDA kernels read (split_layout.h), split_row_stride bytes a row.
 template <class B>
 std::vector<uint8_t> random_rows(int rows, int k, std::mt19937& rng) {
-  std::vector<uint8_t> w(static_cast<size_t>(rows) * (k / 32) * sizeof(B));
+  const GgmlType t = std::is_same_v<B, BlockQ8_0> ? GgmlType::Q8_0 : GgmlType::Q4_0;
+  const size_t stride = kc::split_row_stride(t, k);
+  std::vector<uint8_t> blocks((k / 32) * sizeof(B)), w(rows * stride);
   std::uniform_int_distribution<int> byte(0, 255);
   std::uniform_real_distribution<float> scale(1e-3f, 1e-2f);
-  for (size_t b = 0; b < w.size() / sizeof(B); ++b) {
-    uint8_t* p = w.data() + b * sizeof(B);
-    const __half d = __float2half(scale(rng));
-    std::memcpy(p, &d, 2);
-    for (size_t j = 2; j < sizeof(B); ++j) p[j] = static_cast<uint8_t>(byte(rng));
+  for (int r = 0; r < rows; ++r) {
+    for (size_t b = 0; b < blocks.size() / sizeof(B); ++b) {
+      uint8_t* p = blocks.data() + b * sizeof(B);
+      const __half d = __float2half(scale(rng));
+      std::memcpy(p, &d, 2);
+      for (size_t j = 2; j < sizeof(B); ++j) p[j] = static_cast<uint8_t>(byte(rng));
+    }
+    kc::split_row(t, k, blocks.data(), w.data() + r * stride);
   }
   return w;
 }
@@ -99,7 +106,7 @@ void check_mmq(const char* name, int rows, int n, std::mt19937& rng) {
   CHECK(cudaMemset(y, 0xff, static_cast<size_t>(n) * rows * 4));  // NaN: every output must be written
   const int blocks = n * (K / 32);
   kc::fake_quant_q8_0<<<kc::blocks_for(blocks, 64), 64>>>(dx, kc::Q8Out{xq, nullptr, qa, da}, blocks);
-  const size_t row_bytes = (K / 32) * sizeof(B);
+  const size_t row_bytes = w.size() / rows;
   const size_t outs = static_cast<size_t>(n) * rows;
   char what[96];
   if (n > 1) {  // prefill: mmq against matvec over 8 rows at a time

@@ -94,7 +94,7 @@ void add_compile_command(CLI::App& app, int& exit_code) {
     codegen::cpu::export_tokenizer(m->file(), (std::filesystem::path(o->out) / "tokenizer.gguf").string());
     uint64_t weight_bytes = 0;
     if (!o->no_weights) {
-      const auto packing = cuda ? codegen::cpu::WeightPacking::kPlain : codegen::cpu::cpu_packing(o->cpu.cpu);
+      const auto packing = cuda ? codegen::cpu::WeightPacking::kCudaSplit : codegen::cpu::cpu_packing(o->cpu.cpu);
       weight_bytes =
           codegen::cpu::export_weights(m->graph(), (std::filesystem::path(o->out) / "weights.bin").string(), packing);
     }

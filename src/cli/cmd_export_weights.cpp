@@ -28,7 +28,7 @@ void add_export_weights_command(CLI::App& app, int& exit_code) {
     lo.model_path = o->model;
     auto m = runtime::LoadedModel::load(lo);
     const auto packing =
-        o->target == "cuda" ? codegen::cpu::WeightPacking::kPlain : codegen::cpu::cpu_packing(o->cpu);
+        o->target == "cuda" ? codegen::cpu::WeightPacking::kCudaSplit : codegen::cpu::cpu_packing(o->cpu);
     const uint64_t bytes = codegen::cpu::export_weights(m->graph(), o->out, packing);
     std::fprintf(stderr, "forge export-weights: %s (%.1f MB)\n", o->out.c_str(), bytes / 1e6);
     exit_code = 0;

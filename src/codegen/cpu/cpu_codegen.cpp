@@ -133,7 +133,7 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
     const model::WeightRef* w = m.weights[j];
     if (w->cols != k) throw CodegenError("'" + w->name + "': row length " + std::to_string(w->cols) + ", input is " + std::to_string(k));
     const size_t stride = kernels::cpu::act_row_size(w->type, k);
-    const bool rows8 = layout_.rows8[layout_.index(*w)];
+    const bool rows8 = layout_.packed[layout_.index(*w)];
     body_ << ",\n             fc::MatPart<" << block_type(w->type) << ", " << k << ", " << w->rows << ", " << w->row_bytes
           << ", " << (rows8 ? "true" : "false") << ">{" << W(w) << ", acts_.get() + " << act_offset[j] << ", " << stride
           << ", " << A(i, m.outs[j]) << ", " << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << "}";
@@ -148,7 +148,7 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
         if constexpr (std::is_same_v<P, graph::EmbedOp>) {
           const model::WeightRef& t = *p.table;
           body_ << "  fc::embed<" << width(p.out) << ">(" << type_enum(t.type) << ", " << W(&t) << ", " << t.row_bytes
-                << ", " << (layout_.rows8[layout_.index(t)] ? "true" : "false") << ", " << flt(p.scale) << ", tokens, n, "
+                << ", " << (layout_.packed[layout_.index(t)] ? "true" : "false") << ", " << flt(p.scale) << ", tokens, n, "
                 << A(i, p.out) << ");\n";
         } else if constexpr (std::is_same_v<P, graph::NormOp>) {
           const int w = width(p.in);
@@ -259,7 +259,7 @@ std::string Emitter::model_cpp() {
   for (size_t j = 0; j < layout_.tensors.size(); ++j) {
     const model::WeightRef& w = *layout_.tensors[j];
     c << "    {" << layout_.slots[j].offset << ", " << layout_.slots[j].bytes << "},  // " << j << ": " << w.name << " "
-      << ggml_type_info(w.type).name << " [" << w.rows << " x " << w.cols << "]" << (layout_.rows8[j] ? " rows8" : "")
+      << ggml_type_info(w.type).name << " [" << w.rows << " x " << w.cols << "]" << (layout_.packed[j] ? " rows8" : "")
       << "\n";
   }
   c << "};\n\n"

@@ -8,6 +8,7 @@
 #include "format/gguf_writer.h"
 #include "graph/passes/fingerprint.h"
 #include "kernels/cpu/repack.h"
+#include "kernels/cuda/split_layout.h"
 
 namespace forge::codegen::cpu {
 
@@ -24,8 +25,31 @@ WeightPacking cpu_packing(const std::string& cpu) {
 
 uint64_t weights_fingerprint(const graph::Graph& g, WeightPacking packing) {
   const uint64_t fp = graph::passes::graph_fingerprint(g);
-  return packing == WeightPacking::kPlain ? fp : fp ^ 0x726f777338000000ULL;  // "rows8"
+  switch (packing) {
+    case WeightPacking::kPlain: return fp;
+    case WeightPacking::kRows8: return fp ^ 0x726f777338000000ULL;  // "rows8"
+    case WeightPacking::kCudaSplit: return fp ^ 0x73706c6974000000ULL;  // "split"
+  }
+  return fp;
 }
+
+namespace {
+
+bool packs(WeightPacking packing, const model::WeightRef& w) {
+  switch (packing) {
+    case WeightPacking::kPlain: return false;
+    case WeightPacking::kRows8: return kernels::cpu::rows8_supported(w.type, w.rows, w.cols);
+    case WeightPacking::kCudaSplit: return kernels::cuda::split_type(w.type) && w.cols % 32 == 0;
+  }
+  return false;
+}
+
+// Bytes a row takes as stored (split rows are padded to 16 bytes; rows8 keeps the size).
+uint64_t stored_row_bytes(WeightPacking packing, const model::WeightRef& w, bool packed) {
+  return packed && packing == WeightPacking::kCudaSplit ? kernels::cuda::split_row_stride(w.type, w.cols) : w.row_bytes;
+}
+
+}  // namespace
 
 size_t WeightLayout::index(const model::WeightRef& w) const {
   auto it = by_data_.find({w.data, tensor_bytes(w)});
@@ -35,19 +59,20 @@ size_t WeightLayout::index(const model::WeightRef& w) const {
 
 WeightLayout weight_layout(const graph::Graph& g, WeightPacking packing) {
   WeightLayout l;
-  // A matrix that some projection reads takes the rows8 layout where it can
-  // (a tied embedding table too: the embedding lookup reads it that way).
+  // A matrix that some projection reads takes the packing's layout where it
+  // can (a tied embedding table too: the embedding lookup reads it that way).
+  // CUDA kernels read every Q8_0/Q4_0 tensor split, embedding tables too.
   auto add = [&](const model::WeightRef* w, bool matrix = false) {
     if (!w || !w->present()) return;
     const auto key = std::make_pair(w->data, tensor_bytes(*w));
-    const bool rows8 = matrix && packing == WeightPacking::kRows8 && kernels::cpu::rows8_supported(w->type, w->rows, w->cols);
+    const bool packed = (matrix || packing == WeightPacking::kCudaSplit) && packs(packing, *w);
     if (auto it = l.by_data_.find(key); it != l.by_data_.end()) {
-      if (rows8) l.rows8[it->second] = true;
+      if (packed) l.packed[it->second] = true;
       return;
     }
     l.by_data_[key] = l.tensors.size();
     l.tensors.push_back(w);
-    l.rows8.push_back(rows8);
+    l.packed.push_back(packed);
   };
   for (const graph::Op& op : g.ops) {
     std::visit(
@@ -67,9 +92,12 @@ WeightLayout weight_layout(const graph::Graph& g, WeightPacking packing) {
   }
   uint64_t at = align_up(sizeof(compiled::WeightsHeader) + l.tensors.size() * sizeof(compiled::TensorSlot));
   l.data_offset = at;
-  for (const model::WeightRef* w : l.tensors) {
-    l.slots.push_back({at, tensor_bytes(*w)});
-    at = align_up(at + tensor_bytes(*w));
+  for (size_t i = 0; i < l.tensors.size(); ++i) {
+    const model::WeightRef& w = *l.tensors[i];
+    l.row_stride.push_back(stored_row_bytes(packing, w, l.packed[i]));
+    const uint64_t bytes = static_cast<uint64_t>(w.rows) * l.row_stride.back();
+    l.slots.push_back({at, bytes});
+    at = align_up(at + bytes);
   }
   l.file_bytes = at;
   return l;
@@ -97,7 +125,13 @@ uint64_t export_weights(const graph::Graph& g, const std::string& path, WeightPa
     for (size_t i = 0; i < l.tensors.size(); ++i) {
       out.write(kZeros, static_cast<std::streamsize>(l.slots[i].offset - pos));
       const model::WeightRef& w = *l.tensors[i];
-      if (l.rows8[i]) {
+      if (l.packed[i] && packing == WeightPacking::kCudaSplit) {
+        std::vector<uint8_t> row(l.row_stride[i]);
+        for (int64_t r = 0; r < w.rows; ++r) {
+          kernels::cuda::split_row(w.type, w.cols, w.data + r * w.row_bytes, row.data());
+          out.write(reinterpret_cast<const char*>(row.data()), static_cast<std::streamsize>(row.size()));
+        }
+      } else if (l.packed[i]) {
         std::vector<uint8_t> group(kernels::cpu::kRows8 * w.row_bytes);
         for (int64_t r = 0; r < w.rows; r += kernels::cpu::kRows8) {
           kernels::cpu::repack_rows8_group(w.type, w.cols, w.data + r * w.row_bytes, w.row_bytes, group.data());

@@ -22,10 +22,11 @@ class CodegenError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// How matrices lie in weights.bin: as the GGUF's blocks (the CUDA target and
-// AArch64 programs), or Q8_0/Q4_0 matrices in the rows8 layout of
-// kernels/cpu/repack.h (x86-64 programs; other types stay plain).
-enum class WeightPacking { kPlain, kRows8 };
+// How matrices lie in weights.bin: as the GGUF's blocks (AArch64 programs),
+// Q8_0/Q4_0/Q4_K/Q6_K matrices in the rows8 layout of kernels/cpu/repack.h
+// (x86-64 programs), or Q8_0/Q4_0 matrices in the split rows of
+// kernels/cuda/split_layout.h (the CUDA target). Other types stay plain.
+enum class WeightPacking { kPlain, kRows8, kCudaSplit };
 
 // The packing a CPU program built for `cpu` (CpuOptions::cpu) reads.
 WeightPacking cpu_packing(const std::string& cpu);
@@ -35,7 +36,8 @@ uint64_t weights_fingerprint(const graph::Graph& g, WeightPacking packing);
 
 struct WeightLayout {
   std::vector<const model::WeightRef*> tensors;  // in file order: the order the graph first reads them
-  std::vector<bool> rows8;                       // per tensor: stored in the rows8 layout
+  std::vector<bool> packed;                      // per tensor: stored in the packing's layout (else plain)
+  std::vector<uint64_t> row_stride;              // per tensor: bytes from one row to the next as stored
   std::vector<compiled::TensorSlot> slots;
   uint64_t data_offset = 0;
   uint64_t file_bytes = 0;

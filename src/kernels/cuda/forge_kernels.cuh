@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/split_layout.h"
 #include "quant/blocks.h"
 
 namespace forge::kernels::cuda {
@@ -31,6 +33,16 @@ __device__ __forceinline__ float h2f(uint16_t h) { return __half2float(__ushort_
 __device__ __forceinline__ float bf2f(uint16_t h) { return __uint_as_float(static_cast<uint32_t>(h) << 16); }
 __device__ __forceinline__ uint16_t ld16(const uint8_t* p) { return __ldg(reinterpret_cast<const uint16_t*>(p)); }
 __device__ __forceinline__ uint4 ld128(const uint8_t* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
+
+// Programmatic dependent launch (launch.cuh): a kernel launched with it may
+// start while the kernel before it in the stream still runs. pdl_wait()
+// returns once that kernel has finished and its writes are visible (at once
+// when there is none): every kernel calls it before it reads or writes
+// activations, the KV cache or the step's parameters (reading weights before
+// it is safe: nothing writes them). pdl_launch_dependents() lets the next
+// kernel start (its blocks are placed as this kernel's leave the SMs).
+__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+__device__ __forceinline__ void pdl_launch_dependents() { asm volatile("griddepcontrol.launch_dependents;" :::); }
 
 // ---------------------------------------------------------------------------
 // A "unit" is 32 consecutive weights of a row: one block of the 32-element
@@ -119,19 +131,6 @@ __device__ __forceinline__ void load_nibbles(const uint8_t* qs, int* lo, int* hi
 }
 
 template <>
-__device__ __forceinline__ void dequant_unit<BlockQ4_0>(const uint8_t* row, int u, float* v) {
-  const uint8_t* b = row + u * sizeof(BlockQ4_0);
-  const float d = h2f(ld16(b));
-  int lo[16], hi[16];
-  load_nibbles(b + 2, lo, hi);
-#pragma unroll
-  for (int j = 0; j < 16; ++j) {
-    v[j] = static_cast<float>(lo[j] - 8) * d;
-    v[j + 16] = static_cast<float>(hi[j] - 8) * d;
-  }
-}
-
-template <>
 __device__ __forceinline__ void dequant_unit<BlockQ4_1>(const uint8_t* row, int u, float* v) {
   const uint8_t* b = row + u * sizeof(BlockQ4_1);
   const float d = h2f(ld16(b));  // the minimum: unit_min (the dot product adds min * activation sum)
@@ -175,18 +174,6 @@ __device__ __forceinline__ void dequant_unit<BlockQ5_1>(const uint8_t* row, int 
   }
 }
 
-template <>
-__device__ __forceinline__ void dequant_unit<BlockQ8_0>(const uint8_t* row, int u, float* v) {
-  const uint8_t* b = row + u * sizeof(BlockQ8_0);
-  const float d = h2f(ld16(b));
-#pragma unroll
-  for (int j = 0; j < 16; ++j) {
-    const uint16_t q = ld16(b + 2 + 2 * j);
-    v[2 * j] = static_cast<float>(static_cast<int8_t>(q & 0xff)) * d;
-    v[2 * j + 1] = static_cast<float>(static_cast<int8_t>(q >> 8)) * d;
-  }
-}
-
 // Formats with an additive minimum per block (Q4_1, Q5_1): their dequant_unit
 // leaves it out; the dot product adds min * (the activation block's sum), as
 // the interpreter's vec_dot adds m * s with s the Q8_1 block's stored sum.
@@ -196,6 +183,46 @@ template <> struct HasMin<BlockQ5_1> { static constexpr bool kValue = true; };
 template <class B>
 __device__ __forceinline__ float unit_min(const uint8_t* row, int u) {
   return h2f(ld16(row + u * sizeof(B) + 2));
+}
+
+// Q8_0 and Q4_0 matrices are stored in split rows (split_layout.h: a row's
+// quants, then its F16 scales), every other type as GGUF blocks.
+// dequant_row_unit<B, K> reads unit u of a row of K weights either way.
+template <class B> struct Split {
+  static constexpr bool kValue = std::is_same_v<B, BlockQ8_0> || std::is_same_v<B, BlockQ4_0>;
+};
+template <class B, int K> struct SplitRow {
+  static constexpr GgmlType kType = std::is_same_v<B, BlockQ8_0> ? GgmlType::Q8_0 : GgmlType::Q4_0;
+  static constexpr int kQuantBytes = static_cast<int>(split_quant_bytes(kType, K));
+  static constexpr int kStride = static_cast<int>(split_row_stride(kType, K));
+};
+template <class B, int K>
+__device__ __forceinline__ float split_scale(const uint8_t* row, int u) {
+  return h2f(ld16(row + SplitRow<B, K>::kQuantBytes + 2 * u));
+}
+__device__ __forceinline__ int8_t byte_of(const uint32_t* w, int j) { return static_cast<int8_t>(w[j / 4] >> (8 * (j % 4))); }
+template <class B, int K>
+__device__ __forceinline__ void dequant_row_unit(const uint8_t* row, int u, float* v) {
+  if constexpr (std::is_same_v<B, BlockQ8_0>) {
+    const float d = split_scale<B, K>(row, u);
+    const uint4 a = ld128(row + 32 * u), b = ld128(row + 32 * u + 16);
+    const uint32_t w[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+    for (int j = 0; j < 32; ++j) v[j] = static_cast<float>(byte_of(w, j)) * d;
+  } else if constexpr (std::is_same_v<B, BlockQ4_0>) {
+    // byte j holds weight j (low nibble) and j + 16 (high), levels - 8
+    const float d = split_scale<B, K>(row, u);
+    const uint4 a = ld128(row + 16 * u);
+    const uint32_t w[4] = {a.x, a.y, a.z, a.w};
+#pragma unroll
+    for (int j = 0; j < 16; ++j) {
+      const int q = static_cast<uint8_t>(byte_of(w, j));
+      v[j] = static_cast<float>((q & 0xf) - 8) * d;
+      v[j + 16] = static_cast<float>((q >> 4) - 8) * d;
+    }
+  } else {
+    dequant_unit<B>(row, u, v);
+  }
 }
 
 // Q4_K/Q5_K scale and min of sub-block j (quant/blocks.h kquant_scale_min).
@@ -309,6 +336,8 @@ struct Q8Out {
 // Q8_0 and Q8_1 levels as quant::quantize_row writes them: d = amax / 127
 // (float), q = roundf(clamp(x * (1 / d))), d stored as half.
 __global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= blocks) return;
   const float* xb = x + 32 * static_cast<size_t>(i);
@@ -365,6 +394,8 @@ __device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, si
 
 // Q8_K levels: iscale = -127 / (the value of largest magnitude), q = rint(x * iscale), d = 1 / iscale.
 __global__ void fake_quant_q8_k(const float* x, float* out, int blocks) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= blocks) return;
   const float* xb = x + 256 * static_cast<size_t>(i);
@@ -409,26 +440,28 @@ struct MatvecPart {
 };
 template <int N> struct MatvecParts {
   MatvecPart p[N];
-  int blocks() const {
+  // Thread blocks for all parts, each taking `rows_per_block` rows of one part.
+  int blocks(int rows_per_block) const {
     int b = 0;
-    for (int i = 0; i < N; ++i) b += (p[i].rows + kMatvecWarps - 1) / kMatvecWarps;
+    for (int i = 0; i < N; ++i) b += (p[i].rows + rows_per_block - 1) / rows_per_block;
     return b;
   }
 };
 
 // The part thread block `block` works on, and its first row there.
 template <int N>
-__device__ __forceinline__ const MatvecPart& part_of(const MatvecParts<N>& ps, int block, int* row0) {
+__device__ __forceinline__ const MatvecPart& part_of(const MatvecParts<N>& ps, int block, int rows_per_block,
+                                                     int* row0) {
 #pragma unroll
   for (int i = 0; i < N - 1; ++i) {
-    const int nb = (ps.p[i].rows + kMatvecWarps - 1) / kMatvecWarps;
+    const int nb = (ps.p[i].rows + rows_per_block - 1) / rows_per_block;
     if (block < nb) {
-      *row0 = block * kMatvecWarps;
+      *row0 = block * rows_per_block;
       return ps.p[i];
     }
     block -= nb;
   }
-  *row0 = block * kMatvecWarps;
+  *row0 = block * rows_per_block;
   return ps.p[N - 1];
 }
 
@@ -436,10 +469,12 @@ template <class B, int K, int kCols, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constant__ MatvecParts<N> ps,
                                                             const float* __restrict__ x,
                                                             const float* __restrict__ xsum, int batch) {
+  pdl_wait();
+  pdl_launch_dependents();
   constexpr int kUnits = K / 32;
   const int lane = threadIdx.x % 32;
   int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, &row0);
+  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
   const int r = row0 + threadIdx.x / 32, rows = part.rows;
   float* __restrict__ y = part.y;
   const float* __restrict__ bias = part.bias;
@@ -461,7 +496,7 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constan
     } else {
       for (int u = lane; u < kUnits; u += 32) {
         float v[32];
-        dequant_unit<B>(wr, u, v);
+        dequant_row_unit<B, K>(wr, u, v);
         float m = 0.0f;
         if constexpr (HasMin<B>::kValue) m = unit_min<B>(wr, u);
 #pragma unroll
@@ -488,64 +523,19 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constan
   }
 }
 
-// Decode (one activation row) for the benchmark types Q8_0, Q4_0, F16 and
-// Q6_K (the output matrix of the Q4_0 presets):
-// the lanes of a warp read consecutive bytes of the weight row (coalesced),
-// instead of one 34/18/64-byte block per lane as matvec does. Q8_0: 8 lanes a
-// block, 4 quants each; Q4_0: 4 lanes a block, 4 bytes (8 quants) each; F16:
-// 8 halves (16 bytes) a lane. Each lane sums d * sum(q * x) per block piece,
-// the same products as matvec in another float order.
+// Decode (one activation row) for F16 and Q6_K (the output matrix of the
+// Q4_0 presets): the lanes of a warp read consecutive bytes of the weight row
+// (coalesced), instead of one 64/210-byte unit per lane as matvec does. F16:
+// 8 halves (16 bytes) a lane; Q6_K: byte l of each 32-byte run. The same
+// products as matvec in another float order.
 template <class B> struct CoalescedDot { static constexpr bool kValue = false; };
-template <> struct CoalescedDot<BlockQ8_0> { static constexpr bool kValue = true; };
-template <> struct CoalescedDot<BlockQ4_0> { static constexpr bool kValue = true; };
 template <> struct CoalescedDot<BlockF16> { static constexpr bool kValue = true; };
 template <> struct CoalescedDot<BlockQ6_K> { static constexpr bool kValue = true; };
-
-// One lane's piece of a block: Q8_0 levels 4 sub .. 4 sub + 3 (two 16-bit
-// words) times x; Q4_0 bytes 4 sub .. 4 sub + 3 (8 nibbles: weights 4 sub ..
-// and 16 + 4 sub ..) times xl, xh. Shared by the global and staged kernels.
-__device__ __forceinline__ float q8_0_piece_dot(uint16_t q01, uint16_t q23, float4 xv) {
-  return static_cast<float>(static_cast<int8_t>(q01 & 0xff)) * xv.x +
-         static_cast<float>(static_cast<int8_t>(q01 >> 8)) * xv.y +
-         static_cast<float>(static_cast<int8_t>(q23 & 0xff)) * xv.z +
-         static_cast<float>(static_cast<int8_t>(q23 >> 8)) * xv.w;
-}
-__device__ __forceinline__ float q4_0_piece_dot(uint32_t q, float4 xl, float4 xh) {
-  return static_cast<float>(static_cast<int>(q & 0xf) - 8) * xl.x +
-         static_cast<float>(static_cast<int>((q >> 8) & 0xf) - 8) * xl.y +
-         static_cast<float>(static_cast<int>((q >> 16) & 0xf) - 8) * xl.z +
-         static_cast<float>(static_cast<int>((q >> 24) & 0xf) - 8) * xl.w +
-         static_cast<float>(static_cast<int>((q >> 4) & 0xf) - 8) * xh.x +
-         static_cast<float>(static_cast<int>((q >> 12) & 0xf) - 8) * xh.y +
-         static_cast<float>(static_cast<int>((q >> 20) & 0xf) - 8) * xh.z +
-         static_cast<float>(static_cast<int>((q >> 28) & 0xf) - 8) * xh.w;
-}
 
 template <class B, int K>
 __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, const float* __restrict__ x, int lane) {
   float acc = 0.0f;
-  if constexpr (std::is_same_v<B, BlockQ8_0>) {
-    const int sub = lane % 8;
-#pragma unroll 4
-    for (int b = lane / 8; b < K / 32; b += 4) {
-      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ8_0);
-      const float d = h2f(ld16(blk));
-      const uint16_t q01 = ld16(blk + 2 + 4 * sub), q23 = ld16(blk + 4 + 4 * sub);
-      const float4 xv = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 4 * sub));
-      acc += d * q8_0_piece_dot(q01, q23, xv);
-    }
-  } else if constexpr (std::is_same_v<B, BlockQ4_0>) {
-    const int sub = lane % 4;
-#pragma unroll 4
-    for (int b = lane / 4; b < K / 32; b += 8) {
-      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ4_0);
-      const float d = h2f(ld16(blk));
-      const uint32_t q = ld16(blk + 2 + 4 * sub) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * sub)) << 16);
-      const float4 xl = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 4 * sub));
-      const float4 xh = __ldg(reinterpret_cast<const float4*>(x + 32 * b + 16 + 4 * sub));
-      acc += d * q4_0_piece_dot(q, xl, xh);
-    }
-  } else if constexpr (std::is_same_v<B, BlockQ6_K>) {
+  if constexpr (std::is_same_v<B, BlockQ6_K>) {
     // Lane l takes weights 128 h + 32 g + l of each super-block (h < 2, g < 4):
     // byte l of each 32-byte run of ql and qh, so a warp reads 32 consecutive
     // bytes a load (the old kernel gave a lane one 32-weight unit: 32 lanes, 32
@@ -586,118 +576,14 @@ __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, co
   return acc;
 }
 
-// Q8_0 / Q4_0 rows staged through shared memory: each warp copies up to 128
-// blocks of its row with 16-byte (rows of K % 256 == 0: 16-byte aligned) or
-// 4-byte (K % 64 == 0) coalesced loads, all issued before any is used, then
-// the lanes read their quants from shared memory (8 lanes a Q8_0 block,
-// 4 a Q4_0 block). One warp a row; the same float products as row_dot_impl.
-template <class B, int K> struct Staged {
-  static constexpr int kBlocks = K / 32;
-  static constexpr int kChunk = kBlocks < 128 ? kBlocks : 128;  // blocks a pass
-  static constexpr int kVec = K % 256 == 0 ? 16 : 4;            // load width, bytes
-  static constexpr int kChunkBytes = kChunk * static_cast<int>(sizeof(B));
-  static constexpr bool kValue = (std::is_same_v<B, BlockQ8_0> || std::is_same_v<B, BlockQ4_0>) && K % 64 == 0 &&
-                                 kBlocks % kChunk == 0 && kChunkBytes % kVec == 0;
-};
-
-// With levels (kInt): the activation's int8 levels and scales (Q8Out) and
-// __dp4a on 4 weight and 4 activation levels at a time, each block's partial
-// integer sums scaled by d_w * d_a as quant_legacy.cpp's vec_dot does: a
-// quarter of the instructions of the float path (which this kernel's time was
-// bound by: ~4 warp instructions per 34-byte block at 4 TB/s is most of the
-// chip's issue rate) and the interpreter's integer products.
-template <class B, int K, int N, bool kInt>
-__global__ void __launch_bounds__(32 * kMatvecWarps)
-    matvec_staged(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x,
-                  const int8_t* __restrict__ levels, const float* __restrict__ scales) {
-  using S = Staged<B, K>;
-  using V = std::conditional_t<S::kVec == 16, uint4, uint32_t>;
-  constexpr int kVecs = S::kChunkBytes / S::kVec;
-  __shared__ V stage[kMatvecWarps][kVecs];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, &row0);
-  const int r = row0 + warp;
-  if (r >= part.rows) return;
-  float* __restrict__ y = part.y;
-  const float* __restrict__ bias = part.bias;
-  const V* wr = reinterpret_cast<const V*>(part.w + static_cast<size_t>(r) * part.row_bytes);
-  const uint8_t* sb = reinterpret_cast<const uint8_t*>(stage[warp]);
-  float acc = 0.0f;
-  for (int c0 = 0; c0 < S::kBlocks; c0 += S::kChunk) {
-    const V* src = wr + static_cast<size_t>(c0) * sizeof(B) / S::kVec;
-    V tmp[(kVecs + 31) / 32];
-#pragma unroll
-    for (int i = 0; i < (kVecs + 31) / 32; ++i) {
-      if (lane + 32 * i < kVecs) tmp[i] = __ldg(src + lane + 32 * i);
-    }
-#pragma unroll
-    for (int i = 0; i < (kVecs + 31) / 32; ++i) {
-      if (lane + 32 * i < kVecs) stage[warp][lane + 32 * i] = tmp[i];
-    }
-    __syncwarp();
-    if constexpr (kInt && std::is_same_v<B, BlockQ8_0>) {
-      const int sub = lane % 8;
-#pragma unroll 8
-      for (int b = lane / 8; b < S::kChunk; b += 4) {
-        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ8_0));
-        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
-        const int wq = static_cast<int>(*reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub) |
-                                        (static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub)) << 16));
-        const int aq = __ldg(reinterpret_cast<const int*>(levels + 32 * (c0 + b) + 4 * sub));
-        acc += d * __ldg(scales + c0 + b) * static_cast<float>(__dp4a(wq, aq, 0));
-      }
-    } else if constexpr (kInt) {  // Q4_0: byte j of the 16 holds weights j (low nibble) and j + 16
-      const int sub = lane % 4;
-#pragma unroll 8
-      for (int b = lane / 4; b < S::kChunk; b += 8) {
-        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ4_0));
-        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
-        const uint32_t q = *reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub) |
-                           (static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub)) << 16);
-        const int lo = static_cast<int>(__vsub4(q & 0x0f0f0f0fu, 0x08080808u));
-        const int hi = static_cast<int>(__vsub4((q >> 4) & 0x0f0f0f0fu, 0x08080808u));
-        const int* al = reinterpret_cast<const int*>(levels + 32 * (c0 + b));
-        const int sumi = __dp4a(lo, __ldg(al + sub), __dp4a(hi, __ldg(al + 4 + sub), 0));
-        acc += d * __ldg(scales + c0 + b) * static_cast<float>(sumi);
-      }
-    } else if constexpr (std::is_same_v<B, BlockQ8_0>) {
-      const int sub = lane % 8;
-#pragma unroll 8
-      for (int b = lane / 8; b < S::kChunk; b += 4) {
-        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ8_0));
-        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
-        const uint16_t q01 = *reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub);
-        const uint16_t q23 = *reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub);
-        const float4 xv = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 4 * sub));
-        acc += d * q8_0_piece_dot(q01, q23, xv);
-      }
-    } else {
-      const int sub = lane % 4;
-#pragma unroll 8
-      for (int b = lane / 4; b < S::kChunk; b += 8) {
-        const uint8_t* blk = sb + b * static_cast<int>(sizeof(BlockQ4_0));
-        const float d = h2f(*reinterpret_cast<const uint16_t*>(blk));
-        const uint32_t q = *reinterpret_cast<const uint16_t*>(blk + 2 + 4 * sub) |
-                           (static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(blk + 4 + 4 * sub)) << 16);
-        const float4 xl = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 4 * sub));
-        const float4 xh = __ldg(reinterpret_cast<const float4*>(x + 32 * (c0 + b) + 16 + 4 * sub));
-        acc += d * q4_0_piece_dot(q, xl, xh);
-      }
-    }
-    __syncwarp();  // the next pass overwrites the stage
-  }
-#pragma unroll
-  for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
-  if (lane == 0) y[r] = bias ? acc + bias[r] : acc;
-}
-
 template <class B, int K, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps)
     matvec_coalesced(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int lane = threadIdx.x % 32;
   int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, &row0);
+  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
   const int r = row0 + threadIdx.x / 32;
   if (r >= part.rows) return;
   float s = row_dot_impl<B, K>(part.w + static_cast<size_t>(r) * part.row_bytes, x, lane);
@@ -706,23 +592,141 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
   if (lane == 0) part.y[r] = part.bias ? s + part.bias[r] : s;
 }
 
+// Decode of Q8_0 / Q4_0 weights in split rows (split_layout.h) with the
+// activation's int8 levels and scales (Q8Out): the interpreter's integer
+// block sums (__dp4a), each scaled (d_w * d_a) * sumi as quant_legacy.cpp's
+// vec_dot does, then summed over the row in another float order.
+//
+// A warp takes kRows consecutive rows and a lane the row's 16-byte pieces
+// lane, lane + 32, ... (one piece: half a Q8_0 block, a whole Q4_0 block):
+// every load is 16 bytes and coalesced, and all of a warp's loads (about 8 a
+// lane) are issued before the first is used. They are issued before
+// pdl_wait(): weights do not depend on the kernel before, so with
+// programmatic dependent launch they stream while that kernel finishes.
+// The activation's levels and scales are staged in shared memory once per
+// block (Q4_0: low and high halves of each block apart, so that a warp's
+// 16-byte reads hit distinct banks). Q8_0: the two lanes of a block add
+// their halves' integer sums by one shuffle (exact), the even lane scales it.
+constexpr int kSplitWarps = 8;
+template <class B, int K> struct SplitMatvec {
+  static constexpr bool kQ8 = std::is_same_v<B, BlockQ8_0>;
+  static constexpr int kPieces = SplitRow<B, K>::kQuantBytes / 16;  // 16-byte pieces a row
+  static constexpr int kPerLane = (kPieces + 31) / 32;
+  static constexpr int kRows = kPerLane >= 8 ? 1 : kPerLane >= 4 ? 2 : 4;  // rows a warp
+  static constexpr int kRowsPerBlock = kRows * kSplitWarps;
+};
+
+template <class B, int K, int N>
+__global__ void __launch_bounds__(32 * kSplitWarps)
+    matvec_split(const __grid_constant__ MatvecParts<N> ps, const int8_t* __restrict__ levels,
+                 const float* __restrict__ scales) {
+  using M = SplitMatvec<B, K>;
+  constexpr int kBlocks = K / 32;
+  // Q8_0: piece p holds levels 16p ..; Q4_0: lo[p] levels 32p .. 32p + 15, hi[p] the next 16.
+  __shared__ uint4 act[M::kQ8 ? M::kPieces : 2 * M::kPieces];
+  __shared__ float act_d[kBlocks];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, M::kRowsPerBlock, &row0);
+  row0 += warp * M::kRows;
+  uint4 wq[M::kRows][M::kPerLane];
+  float wd[M::kRows][M::kPerLane];
+#pragma unroll
+  for (int i = 0; i < M::kRows; ++i) {
+    const int r = min(row0 + i, part.rows - 1);  // rows past the end load the last row, write nothing
+    const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
+#pragma unroll
+    for (int j = 0; j < M::kPerLane; ++j) {
+      const int p = lane + 32 * j;
+      if (M::kPieces % 32 == 0 || p < M::kPieces) {
+        wq[i][j] = ld128(wr + 16 * p);
+        wd[i][j] = split_scale<B, K>(wr, M::kQ8 ? p / 2 : p);
+      } else {
+        wq[i][j] = make_uint4(0, 0, 0, 0);
+        wd[i][j] = 0.0f;
+      }
+    }
+  }
+  pdl_wait();
+  pdl_launch_dependents();
+  const uint4* lv = reinterpret_cast<const uint4*>(levels);
+  for (int e = threadIdx.x; e < 2 * kBlocks; e += 32 * kSplitWarps) {  // 16 levels at a time
+    if constexpr (M::kQ8) act[e] = __ldg(lv + e);
+    else act[(e % 2) * M::kPieces + e / 2] = __ldg(lv + e);
+  }
+  for (int b = threadIdx.x; b < kBlocks; b += 32 * kSplitWarps) act_d[b] = __ldg(scales + b);
+  __syncthreads();
+  if (row0 >= part.rows) return;
+  float acc[M::kRows];
+#pragma unroll
+  for (int i = 0; i < M::kRows; ++i) acc[i] = 0.0f;
+#pragma unroll
+  for (int j = 0; j < M::kPerLane; ++j) {
+    const int p = lane + 32 * j;
+    const bool live = M::kPieces % 32 == 0 || p < M::kPieces;
+    if constexpr (M::kQ8) {
+      const uint4 a = live ? act[p] : make_uint4(0, 0, 0, 0);
+      const float da = live ? act_d[p / 2] : 0.0f;
+#pragma unroll
+      for (int i = 0; i < M::kRows; ++i) {
+        const uint4 w = wq[i][j];
+        int s = __dp4a(static_cast<int>(w.x), static_cast<int>(a.x), 0);
+        s = __dp4a(static_cast<int>(w.y), static_cast<int>(a.y), s);
+        s = __dp4a(static_cast<int>(w.z), static_cast<int>(a.z), s);
+        s = __dp4a(static_cast<int>(w.w), static_cast<int>(a.w), s);
+        s += __shfl_xor_sync(0xffffffffu, s, 1);  // the block's other half
+        if (lane % 2 == 0) acc[i] += wd[i][j] * da * static_cast<float>(s);
+      }
+    } else if (live) {
+      const uint4 alo = act[p], ahi = act[M::kPieces + p];
+      const float da = act_d[p];
+#pragma unroll
+      for (int i = 0; i < M::kRows; ++i) {
+        const uint4 w = wq[i][j];
+        const uint32_t q[4] = {w.x, w.y, w.z, w.w};
+        const int al[4] = {static_cast<int>(alo.x), static_cast<int>(alo.y), static_cast<int>(alo.z),
+                           static_cast<int>(alo.w)};
+        const int ah[4] = {static_cast<int>(ahi.x), static_cast<int>(ahi.y), static_cast<int>(ahi.z),
+                           static_cast<int>(ahi.w)};
+        int s = 0;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          s = __dp4a(static_cast<int>(__vsub4(q[k] & 0x0f0f0f0fu, 0x08080808u)), al[k], s);
+          s = __dp4a(static_cast<int>(__vsub4((q[k] >> 4) & 0x0f0f0f0fu, 0x08080808u)), ah[k], s);
+        }
+        acc[i] += wd[i][j] * da * static_cast<float>(s);
+      }
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < M::kRows; ++i) {
+    float s = acc[i];
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+    const int r = row0 + i;
+    if (lane == 0 && r < part.rows) part.y[r] = part.bias ? s + part.bias[r] : s;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Elementwise and row ops. `params` is the step's device parameter block:
 // params[0] = position of the first token, params[1 + t] = token t.
 
-template <class B>
-__global__ void embed(const uint8_t* table, size_t row_bytes, int width, float scale, const int* params, float* out) {
+template <class B, int W>
+__global__ void embed(const uint8_t* table, size_t row_bytes, float scale, const int* params, float* out) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int t = blockIdx.y;
   const uint8_t* row = table + static_cast<size_t>(params[1 + t]) * row_bytes;
-  for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < width / 32; u += gridDim.x * blockDim.x) {
+  for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < W / 32; u += gridDim.x * blockDim.x) {
     float v[32];
-    dequant_unit<B>(row, u, v);
+    dequant_row_unit<B, W>(row, u, v);
     if constexpr (HasMin<B>::kValue) {  // dequant_unit leaves the minimum out (see HasMin)
       const float m = unit_min<B>(row, u);
 #pragma unroll
       for (int j = 0; j < 32; ++j) v[j] += m;
     }
-    float* o = out + static_cast<size_t>(t) * width + 32 * u;
+    float* o = out + static_cast<size_t>(t) * W + 32 * u;
 #pragma unroll
     for (int j = 0; j < 32; ++j) o[j] = scale != 1.0f ? v[j] * scale : v[j];
   }
@@ -749,6 +753,8 @@ constexpr int kNormThreads = 256;
 __global__ void __launch_bounds__(kNormThreads)
     norm_rows(float* in, const float* residual, float* out, const float* weight, const float* bias, int width,
               int group, bool layer_norm, bool row_per_group, float eps, float offset, Q8Out q) {
+  pdl_wait();
+  pdl_launch_dependents();
   __shared__ double scratch[kNormThreads / 32];
   float* x = in + static_cast<size_t>(blockIdx.x) * width;
   float* y = out + static_cast<size_t>(blockIdx.x) * width;
@@ -785,6 +791,8 @@ __global__ void __launch_bounds__(kNormThreads)
 // Rotates the first rope_dims dims of each query and key head of n tokens.
 __global__ void rope(float* q, float* k, int n_head, int n_head_kv, int head_dim, int rope_dims, bool adjacent,
                      const float* inv_freq, float rope_scale, const int* params) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int half = rope_dims / 2;
   const int t = blockIdx.y;
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
@@ -816,6 +824,8 @@ template <class KvT>
 __global__ void rope_kv(float* q, float* k, const float* v, KvT* k_cache, KvT* v_cache, int n_head, int n_head_kv,
                         int head_dim, int head_dim_v, int rope_dims, bool adjacent, const float* inv_freq,
                         float rope_scale, const int* params) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int half = rope_dims / 2;
   const int t = blockIdx.y;
   const int k_width = n_head_kv * head_dim, v_width = n_head_kv * head_dim_v;
@@ -860,6 +870,8 @@ __global__ void rope_kv(float* q, float* k, const float* v, KvT* k_cache, KvT* v
 template <class KvT>
 __global__ void kv_write(const float* k, const float* v, KvT* k_cache, KvT* v_cache, int k_width, int v_width,
                          const int* params) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int t = blockIdx.y;
   const size_t at = static_cast<size_t>(params[0] + t);
   for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < k_width + v_width; j += gridDim.x * blockDim.x) {
@@ -883,6 +895,8 @@ template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kAttnThreads)
     attention(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
               float cap, const int* params, Q8Out qo = {}) {
+  pdl_wait();
+  pdl_launch_dependents();
   extern __shared__ float smem[];
   static_assert(HDV <= kAttnThreads, "a value head fits one block");
   constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV;
@@ -968,6 +982,8 @@ template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kPaThreads)
     attention_prefill(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
                       float cap, const int* params, int n) {
+  pdl_wait();
+  pdl_launch_dependents();
   static_assert(PrefillAttnTakes<HD, HDV>::kValue, "attention_prefill: heads up to 128, value heads of 64s");
   constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV, kDims = HDV / 64;
   constexpr int kQs = HD + 4, kPs = kPaKeys + 4;  // padded row strides (floats), 16-byte multiples
@@ -1071,6 +1087,8 @@ __global__ void __launch_bounds__(kPaThreads)
 // With q.vals (rows of a multiple of 32, count too), the result is also
 // quantized into q as fake_quant_q8_0 would write it, as norm_rows does.
 __global__ void glu(float* g, const float* u, size_t count, bool gelu, Q8Out q) {
+  pdl_wait();
+  pdl_launch_dependents();
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const float x = g[i];
@@ -1086,17 +1104,23 @@ __global__ void glu(float* g, const float* u, size_t count, bool gelu, Q8Out q) 
 }
 
 __global__ void add(float* dst, const float* src, size_t count) {
+  pdl_wait();
+  pdl_launch_dependents();
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < count) dst[i] += src[i];
 }
 
 __global__ void softcap(float* x, size_t count, float cap) {
+  pdl_wait();
+  pdl_launch_dependents();
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < count) x[i] = cap * tanhf(x[i] / cap);
 }
 
 // Copies row `from` of a width-wide buffer to row 0 (the tail runs on the last row only).
 __global__ void copy_row(float* buf, int width, int from) {
+  pdl_wait();
+  pdl_launch_dependents();
   for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < width; j += gridDim.x * blockDim.x) {
     buf[j] = buf[static_cast<size_t>(from) * width + j];
   }
@@ -1108,6 +1132,8 @@ __global__ void copy_row(float* buf, int width, int from) {
 constexpr int kArgmaxThreads = 1024;
 // out_tokens[position] records the token chosen at each position.
 __global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logits, int n, int* params, int* out_tokens) {
+  pdl_wait();
+  pdl_launch_dependents();
   __shared__ float bv[kArgmaxThreads / 32];
   __shared__ int bi[kArgmaxThreads / 32];
   float best = -INFINITY;
@@ -1161,24 +1187,24 @@ namespace forge::kernels::cuda {
 template <class B, int K, int N>
 void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* x, const float* xsum, int batch,
                          const int8_t* levels = nullptr, const float* scales = nullptr) {
-  const dim3 grid(ps.blocks());
   // if constexpr: the decode kernels exist only for the types and row lengths they serve.
-  if constexpr (Staged<B, K>::kValue) {
-    if (batch == 1) {
-      if (levels) matvec_staged<B, K, N, true><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, levels, scales);
-      else matvec_staged<B, K, N, false><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, nullptr, nullptr);
+  if constexpr (Split<B>::kValue) {
+    if (batch == 1 && levels) {
+      constexpr int kRows = SplitMatvec<B, K>::kRowsPerBlock;
+      launch(matvec_split<B, K, N>, dim3(ps.blocks(kRows)), dim3(32 * kSplitWarps), 0, s, ps, levels, scales);
       return;
     }
   } else if constexpr (CoalescedDot<B>::kValue && K % 32 == 0) {
     if (batch == 1) {
-      matvec_coalesced<B, K, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x);
+      launch(matvec_coalesced<B, K, N>, dim3(ps.blocks(kMatvecWarps)), dim3(32 * kMatvecWarps), 0, s, ps, x);
       return;
     }
   }
+  const dim3 grid(ps.blocks(kMatvecWarps));
   if (batch == 1) {
-    matvec<B, K, 1, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, xsum, batch);
+    launch(matvec<B, K, 1, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, x, xsum, batch);
   } else {
-    matvec<B, K, 8, N><<<grid, 32 * kMatvecWarps, 0, s>>>(ps, x, xsum, batch);
+    launch(matvec<B, K, 8, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, x, xsum, batch);
   }
 }
 

@@ -88,19 +88,23 @@ __device__ __forceinline__ void store32(__nv_bfloat16* o, const float* v) {
 template <class B, int K, class OutT>
 __global__ void dequant_rows(const uint8_t* __restrict__ w, size_t row_bytes, int r0, int nr, OutT* __restrict__ out,
                              float* __restrict__ mins) {
+  pdl_wait();
+  pdl_launch_dependents();
   constexpr int kUnits = K / 32;
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<size_t>(nr) * kUnits) return;
   const int r = static_cast<int>(i / kUnits), u = static_cast<int>(i % kUnits);
   const uint8_t* row = w + static_cast<size_t>(r0 + r) * row_bytes;
   float v[32];
-  dequant_unit<B>(row, u, v);
+  dequant_row_unit<B, K>(row, u, v);
   store32(out + static_cast<size_t>(r) * K + 32 * u, v);
   if constexpr (HasMin<B>::kValue) mins[i] = unit_min<B>(row, u);
 }
 
 template <class OutT>
 __global__ void to_16bit(const float* __restrict__ x, OutT* __restrict__ y, size_t count) {
+  pdl_wait();
+  pdl_launch_dependents();
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   if constexpr (std::is_same_v<OutT, __half>) y[i] = __float2half_rn(x[i]);
@@ -109,6 +113,8 @@ __global__ void to_16bit(const float* __restrict__ x, OutT* __restrict__ y, size
 
 // y[b][r] += bias[r] for n rows of `rows` outputs.
 __global__ void add_bias(float* y, const float* bias, int rows, size_t count) {
+  pdl_wait();
+  pdl_launch_dependents();
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < count) y[i] += bias[i % rows];
 }

@@ -54,21 +54,23 @@ __device__ __forceinline__ void mmq_load(MmqLoads& L, const uint8_t* __restrict_
                                          const int8_t* __restrict__ qa, const float* __restrict__ da, int n, int row0,
                                          int col0, int b0, int tid) {
   constexpr int kBlocks = K / 32;
-  {  // weights: thread tid takes row tid / 4, block tid % 4 (neighbouring threads, neighbouring blocks)
+  {  // weights (split rows): thread tid takes row tid / 4, block tid % 4 (neighbouring threads, neighbouring blocks)
     const int gr = row0 + tid / kMmqStage, gb = b0 + tid % kMmqStage;
     if (gr < rows && gb < kBlocks) {
-      const uint8_t* blk = w + static_cast<size_t>(gr) * row_bytes + static_cast<size_t>(gb) * sizeof(B);
-      L.wd = h2f(ld16(blk));
+      const uint8_t* row = w + static_cast<size_t>(gr) * row_bytes;
+      L.wd = split_scale<B, K>(row, gb);
       if constexpr (std::is_same_v<B, BlockQ8_0>) {
-#pragma unroll
-        for (int j = 0; j < 8; ++j) L.wq[j] = ld16(blk + 2 + 4 * j) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * j)) << 16);
+        const uint4 a = ld128(row + 32 * gb), b = ld128(row + 32 * gb + 16);
+        L.wq[0] = a.x, L.wq[1] = a.y, L.wq[2] = a.z, L.wq[3] = a.w;
+        L.wq[4] = b.x, L.wq[5] = b.y, L.wq[6] = b.z, L.wq[7] = b.w;
       } else {
         // Q4_0: byte j holds weight j (low nibble) and j + 16 (high); level - 8.
+        const uint4 a = ld128(row + 16 * gb);
+        const uint32_t q[4] = {a.x, a.y, a.z, a.w};
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
-          const uint32_t b = ld16(blk + 2 + 4 * j) | (static_cast<uint32_t>(ld16(blk + 4 + 4 * j)) << 16);
-          L.wq[j] = __vsub4(b & 0x0f0f0f0fu, 0x08080808u);
-          L.wq[4 + j] = __vsub4((b >> 4) & 0x0f0f0f0fu, 0x08080808u);
+          L.wq[j] = __vsub4(q[j] & 0x0f0f0f0fu, 0x08080808u);
+          L.wq[4 + j] = __vsub4((q[j] >> 4) & 0x0f0f0f0fu, 0x08080808u);
         }
       }
     } else {
@@ -101,6 +103,8 @@ template <class B, int K>
 __global__ void __launch_bounds__(kMmqThreads)
     mmq(const uint8_t* __restrict__ w, size_t row_bytes, int rows, const int8_t* __restrict__ qa,
         const float* __restrict__ da, int n, float* __restrict__ y, const float* __restrict__ bias) {
+  pdl_wait();
+  pdl_launch_dependents();
   static_assert(MmqTakes<B>::kValue && K % 32 == 0, "mmq: Q8_0 / Q4_0 rows of whole blocks");
   constexpr int kBlocks = K / 32;
   __shared__ alignas(16) int8_t ws[kMmqRows * kMmqStride];
@@ -195,7 +199,7 @@ template <class B, int K>
 void launch_mmq(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const int8_t* qa, const float* da, int n,
                 float* y, const float* bias) {
   const dim3 grid((rows + kMmqRows - 1) / kMmqRows, (n + kMmqCols - 1) / kMmqCols);
-  mmq<B, K><<<grid, kMmqThreads, 0, s>>>(w, row_bytes, rows, qa, da, n, y, bias);
+  launch(mmq<B, K>, grid, dim3(kMmqThreads), 0, s, w, row_bytes, rows, qa, da, n, y, bias);
 }
 
 }  // namespace forge::kernels::cuda
