@@ -1,5 +1,6 @@
 // Compile check (no GPU needed): every weight type's matrix-vector kernel
 // and the attention kernel at a few head sizes instantiate under nvcc.
+#include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/forge_kernels.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/mmq.cuh"
@@ -10,7 +11,7 @@ using namespace forge::quant;
 template <class... B>
 void all_types(cudaStream_t s) {
   (kc::launch_matvec<B, 256>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
-  // the decode paths by row length: staged 16-byte (K % 256), staged 4-byte (K % 64), coalesced, chunked
+  // the decode paths by row length: whole warps of 16-byte pieces (K % 512), partial ones, small rows
   (kc::launch_matvec<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
   (kc::launch_matvec<B, 544>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
   (kc::launch_matvec<B, 8192>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr), ...);
@@ -26,9 +27,13 @@ template <class B>
 void mmq_lengths(cudaStream_t s) {
   kc::launch_mmq<B, 2048>(s, nullptr, 0, 0, nullptr, nullptr, 16, nullptr, nullptr);
   kc::launch_mmq<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 16, nullptr, nullptr);
-  // the decode matvec on int8 levels (__dp4a)
-  kc::launch_matvec<B, 2048>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, nullptr, nullptr);
-  kc::launch_matvec<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, nullptr, nullptr);
+  // the decode matvec of split rows on int8 levels (__dp4a): 1, 2 and 4 rows a warp
+  const int8_t* levels = nullptr;
+  const float* scales = nullptr;
+  kc::launch_matvec<B, 8192>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, levels, scales);
+  kc::launch_matvec<B, 2048>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, levels, scales);
+  kc::launch_matvec<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, levels, scales);
+  kc::launch_matvec<B, 64>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, levels, scales);
 }
 
 void instantiate(cudaStream_t s) {
@@ -45,6 +50,8 @@ void instantiate(cudaStream_t s) {
                                                                          0.0f, nullptr, 16);
   kc::attention_prefill<128, 128, 24, 8, float><<<1, kc::kPaThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 1.0f,
                                                                          0.0f, nullptr, 16);
+  kc::launch_attention_mma<64, 64, 9, 3, __half>(s, nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f, nullptr, 16);
+  kc::launch_attention_mma<128, 128, 24, 8, float>(s, nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f, nullptr, 16);
   kc::rope_kv<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, nullptr, 8, 2, 64, 64, 32, false, nullptr,
                                        1.0f, nullptr);
   kc::fake_quant_q8_0<<<1, 64, 0, s>>>(nullptr, kc::Q8Out{}, 0);
@@ -53,8 +60,10 @@ void instantiate(cudaStream_t s) {
   kc::glu<<<1, 256, 0, s>>>(nullptr, nullptr, 0, false, kc::Q8Out{});
   kc::kv_write<float><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::kv_write<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
-  kc::embed<BlockQ4_1><<<1, 64, 0, s>>>(nullptr, 0, 256, 1.0f, nullptr, nullptr);
-  kc::embed<BlockQ6_K><<<1, 64, 0, s>>>(nullptr, 0, 256, 1.0f, nullptr, nullptr);
+  kc::embed<BlockQ4_1, 256><<<1, 64, 0, s>>>(nullptr, 0, 1.0f, nullptr, nullptr);
+  kc::embed<BlockQ6_K, 256><<<1, 64, 0, s>>>(nullptr, 0, 1.0f, nullptr, nullptr);
+  kc::embed<BlockQ8_0, 576><<<1, 64, 0, s>>>(nullptr, 0, 1.0f, nullptr, nullptr);
+  kc::launch(kc::embed<BlockQ4_0, 576>, dim3(1), dim3(64), 0, s, nullptr, 0, 1.0f, nullptr, nullptr);
 }
 
 int main() { return 0; }

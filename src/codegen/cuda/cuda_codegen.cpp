@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "codegen/cpu/cpu_codegen.h"
-#include "graph/passes/fingerprint.h"
+#include "codegen/cpu/weights_export.h"
 #include "graph/passes/memory_plan.h"
 #include "quant/quant.h"
 
@@ -82,7 +82,7 @@ constexpr size_t kGemmChunkElems = size_t{32} << 20;
 class Emitter {
  public:
   Emitter(const Graph& g, const CudaOptions& o)
-      : g_(g), s_(*g.spec), o_(o), plan_(graph::passes::plan_memory(g, o.max_batch)), layout_(cpu::weight_layout(g)) {}
+      : g_(g), s_(*g.spec), o_(o), plan_(graph::passes::plan_memory(g, o.max_batch)), layout_(cpu::weight_layout(g, cpu::WeightPacking::kCudaSplit)) {}
 
   std::string model_cu();
   std::string model_h() const;
@@ -97,6 +97,8 @@ class Emitter {
     if (w->type != GgmlType::F32) throw CodegenError("'" + w->name + "': norm weights and biases must be F32");
     return "Wf(" + std::to_string(layout_.slots[layout_.index(*w)].offset) + ")";
   }
+  // Bytes from one row of w to the next in weights.bin (split rows are padded).
+  uint64_t row_stride(const model::WeightRef& w) const { return layout_.row_stride[layout_.index(w)]; }
   int width(int b) const { return g_.buffers[b].width; }
   void op(int i, const Op& op, const std::string& rows);
   void matmul(int i, const graph::MatMulOp& m, const std::string& rows);
@@ -174,8 +176,8 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
         const std::string out = k_quant ? "acts() + " + std::to_string(a * region / sizeof(float))
                                         : q8_out(a * region / sizeof(float), k, at);
         if (!(i == quantized_input_op_ && a == 0)) {  // else the op before wrote it
-          body_ << "  kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << "<<<kc::blocks_for(" << blocks
-                << ", 64), 64, 0, stream_>>>(" << F(i, m.in) << ", " << out << ", " << blocks << ");\n";
+          body_ << "  kc::launch(kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << ", dim3(kc::blocks_for("
+                << blocks << ", 64)), dim3(64), 0, stream_, " << F(i, m.in) << ", " << out << ", " << blocks << ");\n";
         }
       }
       x = "acts() + " + std::to_string(act_offsets[a] / sizeof(float));
@@ -204,7 +206,7 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
     }
     auto part = [&](size_t l) {
       const model::WeightRef* wl = m.weights[l];
-      return W(wl) + ", " + std::to_string(wl->row_bytes) + ", " + std::to_string(wl->rows) + ", " +
+      return W(wl) + ", " + std::to_string(row_stride(*wl)) + ", " + std::to_string(wl->rows) + ", " +
              F(i, m.outs[l]) + ", " + (m.biases[l] ? Wf(m.biases[l]) : std::string("nullptr"));
     };
     const std::string bt = block_type(w->type, w->name);
@@ -252,14 +254,14 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
           const model::WeightRef& t = *p.table;
           const int w = width(p.out);
           if (w % 32 != 0) throw CodegenError("embedding width " + std::to_string(w) + " is not a multiple of 32");
-          body_ << "  kc::embed<" << block_type(t.type, t.name) << "><<<dim3(kc::blocks_for(" << w / 32
-                << ", 64), n), 64, 0, stream_>>>(" << W(&t) << ", " << t.row_bytes << ", " << w << ", " << flt(p.scale)
-                << ", params(), " << F(i, p.out) << ");\n";
+          body_ << "  kc::launch(kc::embed<" << block_type(t.type, t.name) << ", " << w << ">, dim3(kc::blocks_for("
+                << w / 32 << ", 64), n), dim3(64), 0, stream_, " << W(&t) << ", " << row_stride(t) << ", "
+                << flt(p.scale) << ", params(), " << F(i, p.out) << ");\n";
         } else if constexpr (std::is_same_v<P, graph::NormOp>) {
           const int w = width(p.in);
           const int groups = w / p.group;
           const bool row_per_group = groups > 1 && p.weight->rows * p.weight->cols == w;
-          body_ << "  kc::norm_rows<<<" << rows << ", kc::kNormThreads, 0, stream_>>>(" << F(i, p.in) << ", "
+          body_ << "  kc::launch(kc::norm_rows, dim3(" << rows << "), dim3(kc::kNormThreads), 0, stream_, " << F(i, p.in) << ", "
                 << (p.residual >= 0 ? F(i, p.residual) : std::string("nullptr")) << ", " << F(i, p.out) << ", "
                 << Wf(p.weight) << ", " << Wf(p.bias) << ", " << w << ", " << p.group << ", "
                 << (p.kind == model::NormKind::kLayer ? "true" : "false") << ", " << (row_per_group ? "true" : "false")
@@ -278,8 +280,8 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
             kv_written_op_ = i + 1;
             return;
           }
-          body_ << "  kc::rope<<<dim3(kc::blocks_for((kHeads + kHeadsKv) * (kRopeDims / 2), " << kThreads << "), n), "
-                << kThreads << ", 0, stream_>>>(" << F(i, p.q) << ", " << F(i, p.k)
+          body_ << "  kc::launch(kc::rope, dim3(kc::blocks_for((kHeads + kHeadsKv) * (kRopeDims / 2), " << kThreads
+                << "), n), dim3(" << kThreads << "), 0, stream_, " << F(i, p.q) << ", " << F(i, p.k)
                 << ", kHeads, kHeadsKv, kHeadDim, kRopeDims, kRopeAdjacent, inv_freq(" << p.layer
                 << "), kRopeScale, params());\n";
         } else if constexpr (std::is_same_v<P, graph::AttentionOp>) {
@@ -289,18 +291,18 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
                 << ");\n";
         } else if constexpr (std::is_same_v<P, graph::GluOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.gate));
-          body_ << "  kc::glu<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
-                << F(i, p.gate) << ", " << F(i, p.up) << ", " << count << ", "
+          body_ << "  kc::launch(kc::glu, dim3(kc::blocks_for(" << count << ", " << kThreads << ")), dim3(" << kThreads
+                << "), 0, stream_, " << F(i, p.gate) << ", " << F(i, p.up) << ", " << count << ", "
                 << (p.act == model::Activation::kSilu ? "false" : "true") << ", " << fused_quant_args(p.gate, 32)
                 << ");\n";
         } else if constexpr (std::is_same_v<P, graph::AddOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.dst));
-          body_ << "  kc::add<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads << ", 0, stream_>>>("
-                << F(i, p.dst) << ", " << F(i, p.src) << ", " << count << ");\n";
+          body_ << "  kc::launch(kc::add, dim3(kc::blocks_for(" << count << ", " << kThreads << ")), dim3(" << kThreads
+                << "), 0, stream_, " << F(i, p.dst) << ", " << F(i, p.src) << ", " << count << ");\n";
         } else if constexpr (std::is_same_v<P, graph::SoftcapOp>) {
           const std::string count = "static_cast<size_t>(" + rows + ") * " + std::to_string(width(p.buf));
-          body_ << "  kc::softcap<<<kc::blocks_for(" << count << ", " << kThreads << "), " << kThreads
-                << ", 0, stream_>>>(" << F(i, p.buf) << ", " << count << ", " << flt(p.cap) << ");\n";
+          body_ << "  kc::launch(kc::softcap, dim3(kc::blocks_for(" << count << ", " << kThreads << ")), dim3("
+                << kThreads << "), 0, stream_, " << F(i, p.buf) << ", " << count << ", " << flt(p.cap) << ");\n";
         }
       },
       op.params);
@@ -328,7 +330,7 @@ std::string Emitter::model_cu() {
             << "  if (logits == Logits::kNone) return;\n"
             << "  const int rows = logits == Logits::kAll ? n : 1;\n"
             << "  if (logits == Logits::kLast && n > 1) {\n"
-            << "    kc::copy_row<<<kc::blocks_for(" << width(g_.hidden) << ", 256), 256, 0, stream_>>>("
+            << "    kc::launch(kc::copy_row, dim3(kc::blocks_for(" << width(g_.hidden) << ", 256)), dim3(256), 0, stream_, "
             << F(i, g_.hidden) << ", " << width(g_.hidden) << ", n - 1);\n  }\n";
     }
     const size_t dot = o.name.find('.', 4);
@@ -339,7 +341,7 @@ std::string Emitter::model_cu() {
     body_ << "  mark(\"" << escaped(o.name) << "\");\n";
   }
 
-  const uint64_t fp = graph::passes::graph_fingerprint(g_);
+  const uint64_t fp = cpu::weights_fingerprint(g_, cpu::WeightPacking::kCudaSplit);
   const size_t logits_off = plan_.offset(n_ops - 1, g_.logits);
   const size_t attn_smem = static_cast<size_t>(o_.max_context) * sizeof(float);
   std::ostringstream c;
@@ -434,24 +436,32 @@ std::string Emitter::model_cu() {
     << "  void attention_kv(const float* q, const float* k, const float* v, float* out, KvT* kc_, KvT* vc_, int window,\n"
     << "                    int n, bool write_kv, const kc::Q8Out& qo) {\n"
     << "    if (write_kv) {\n"
-    << "      kc::kv_write<KvT><<<dim3(kc::blocks_for(kKvWidth + kKvWidthV, 256), n), 256, 0, stream_>>>(\n"
-    << "          k, v, kc_, vc_, kKvWidth, kKvWidthV, params());\n"
+    << "      kc::launch(kc::kv_write<KvT>, dim3(kc::blocks_for(kKvWidth + kKvWidthV, 256), n), dim3(256), 0, stream_,\n"
+    << "                 k, v, kc_, vc_, kKvWidth, kKvWidthV, params());\n"
     << "    }\n"
-    << "    if constexpr (kc::PrefillAttnTakes<kHeadDim, kHeadDimV>::kValue) {\n"
-    << "      if (n > 1 && n >= prefill_min_rows()) {  // many queries: keys and values staged once per 16\n"
-    << "        kc::attention_prefill<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>\n"
-    << "            <<<dim3(kHeads, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads, 0, stream_>>>(\n"
-    << "                q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap, params(), n);\n"
-    << "        if (qo.vals) {  // the output projection's input\n"
-    << "          kc::fake_quant_q8_0<<<kc::blocks_for(n * kHeads * kHeadDimV / 32, 64), 64, 0, stream_>>>(\n"
-    << "              out, qo, n * kHeads * kHeadDimV / 32);\n"
-    << "        }\n"
+    << "    if (n > 1 && n >= prefill_min_rows()) {  // many queries\n"
+    << "      if constexpr (kc::PrefillMmaTakes<kHeadDim, kHeadDimV>::kValue) {  // on the tensor cores\n"
+    << "        kc::launch_attention_mma<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>(stream_, q, out, kc_, vc_, window,\n"
+    << "                                                                          kAttnScale, kAttnSoftcap, params(), n);\n"
+    << "        prefill_attention_quant(out, n, qo);\n"
+    << "        return;\n"
+    << "      } else if constexpr (kc::PrefillAttnTakes<kHeadDim, kHeadDimV>::kValue) {  // keys staged once per 16\n"
+    << "        kc::launch(kc::attention_prefill<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>,\n"
+    << "                   dim3(kHeads, (n + kc::kPaQueries - 1) / kc::kPaQueries), dim3(kc::kPaThreads), 0, stream_,\n"
+    << "                   q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap, params(), n);\n"
+    << "        prefill_attention_quant(out, n, qo);\n"
     << "        return;\n"
     << "      }\n"
     << "    }\n"
-    << "    kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>\n"
-    << "        <<<dim3(kHeads, n), kc::kAttnThreads, kAttnSmem, stream_>>>(q, out, kc_, vc_, window, kAttnScale,\n"
-    << "                                                                   kAttnSoftcap, params(), qo);\n"
+    << "    kc::launch(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>, dim3(kHeads, n),\n"
+    << "               dim3(kc::kAttnThreads), kAttnSmem, stream_, q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap,\n"
+    << "               params(), qo);\n"
+    << "  }\n"
+    << "  // The output projection's input, quantized after a prefill attention kernel.\n"
+    << "  void prefill_attention_quant(float* out, int n, const kc::Q8Out& qo) {\n"
+    << "    if (!qo.vals) return;\n"
+    << "    kc::launch(kc::fake_quant_q8_0, dim3(kc::blocks_for(n * kHeads * kHeadDimV / 32, 64)), dim3(64), 0, stream_,\n"
+    << "               out, qo, n * kHeads * kHeadDimV / 32);\n"
     << "  }\n"
     << "  void attention_step(const float* q, const float* k, const float* v, float* out, size_t kb, size_t vb,\n"
     << "                      int window, int n, bool write_kv, const kc::Q8Out& qo) {\n"
@@ -463,7 +473,7 @@ std::string Emitter::model_cu() {
     << "  void rope_kv_impl(float* q, float* k, const float* v, KvT* kc_, KvT* vc_, int layer, int n) {\n"
     << "    constexpr int kThreadsNeeded = (kHeads + kHeadsKv) * (kRopeDims / 2) + kHeadsKv * (kHeadDim - kRopeDims) +\n"
     << "                                   kKvWidthV;\n"
-    << "    kc::rope_kv<KvT><<<dim3(kc::blocks_for(kThreadsNeeded, 256), n), 256, 0, stream_>>>(\n"
+    << "    kc::launch(kc::rope_kv<KvT>, dim3(kc::blocks_for(kThreadsNeeded, 256), n), dim3(256), 0, stream_,\n"
     << "        q, k, v, kc_, vc_, kHeads, kHeadsKv, kHeadDim, kHeadDimV, kRopeDims, kRopeAdjacent, inv_freq(layer),\n"
     << "        kRopeScale, params());\n"
     << "  }\n"

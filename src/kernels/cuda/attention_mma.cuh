@@ -29,6 +29,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cuda/forge_kernels.cuh"
+
 namespace forge::kernels::cuda {
 
 // Head sizes the kernel handles (others take attention_prefill / attention):
@@ -127,7 +129,8 @@ template <int HD, int HDV, int NH, int NKV, class KvT, int kQW, int kSplit>
 __global__ void __launch_bounds__(kQW * kSplit * 32)
     attention_mma(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
                   float cap, const int* params, int n) {
-  asm volatile("griddepcontrol.wait;" ::: "memory");  // PDL: the previous kernel's writes are visible
+  pdl_wait();
+  pdl_launch_dependents();
   static_assert(PrefillMmaTakes<HD, HDV>::kValue, "attention_mma: heads of 32s up to 128, value heads of 16s");
   constexpr bool kF32 = std::is_same_v<KvT, float>;
   static_assert(kSplit == 1 || kSplit == 2, "attention_mma: one or two warps a row group");
@@ -382,8 +385,8 @@ template <int HD, int HDV, int NH, int NKV, class KvT, int kQW, int kSplit>
 void launch_attention_mma_cfg(cudaStream_t s, const float* q, float* out, const KvT* k_cache, const KvT* v_cache,
                                 int window, float scale, float cap, const int* params, int n) {
   constexpr int kRows = 16 * kQW;
-  attention_mma<HD, HDV, NH, NKV, KvT, kQW, kSplit><<<dim3(NH, (n + kRows - 1) / kRows), kQW * kSplit * 32, 0, s>>>(
-      q, out, k_cache, v_cache, window, scale, cap, params, n);
+  launch(attention_mma<HD, HDV, NH, NKV, KvT, kQW, kSplit>, dim3(NH, (n + kRows - 1) / kRows), dim3(kQW * kSplit * 32),
+         0, s, q, out, k_cache, v_cache, window, scale, cap, params, n);
 }
 
 // out[t][h] = softmax over the visible keys of scale q.k (softcapped) times v,

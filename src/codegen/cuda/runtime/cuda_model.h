@@ -20,6 +20,7 @@
 
 #include "codegen/cpu/runtime/weights_file.h"
 #include "codegen/cuda/runtime/memory_fit.h"
+#include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/forge_kernels.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/mmq.cuh"
@@ -310,7 +311,7 @@ class CudaModel : public model::Forward {
         return;
       }
     }
-    if constexpr (kc::MmqTakes<B>::kValue && kc::Staged<B, K>::kValue) {
+    if constexpr (kc::Split<B>::kValue) {
       kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias, levels_of<K>(x), scales_of<K>(x));
     } else {
       kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias);
@@ -337,7 +338,7 @@ class CudaModel : public model::Forward {
       for (const auto& p : ps.p) matmul<B, K>(p.w, p.row_bytes, p.rows, p.y, p.bias, x, xsum, n);
       return;
     }
-    if constexpr (kernels::cuda::MmqTakes<B>::kValue && kernels::cuda::Staged<B, K>::kValue) {
+    if constexpr (kernels::cuda::Split<B>::kValue) {
       kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n, levels_of<K>(x), scales_of<K>(x));
     } else {
       kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n);
@@ -417,8 +418,8 @@ class CudaModel : public model::Forward {
       check(cudaMemcpyAsync(params_.get(), host_params(), 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
     }
     enqueue(1, model::Logits::kLast);
-    kc::argmax_next<<<1, kc::kArgmaxThreads, 0, stream_>>>(logits_dev(), s_.vocab, params_mut(),
-                                                           reinterpret_cast<int*>(gen_tokens_.get()));
+    kc::launch(kc::argmax_next, dim3(1), dim3(kc::kArgmaxThreads), 0, stream_, logits_dev(), s_.vocab, params_mut(),
+               reinterpret_cast<int*>(gen_tokens_.get()));
     if (io) {
       check(cudaMemcpyAsync(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost,
                             stream_),
