@@ -2,9 +2,9 @@
 # One device call: checks compiled CUDA models against the CPU interpreter on
 # the GPU machine, then times forge synth models. Run from the repository root
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
-#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [pdl]
+#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [pdl] [profile]
 # (check-gemm needs check in the same call: it reuses its programs and logits;
-# modes, selfcheck and pdl need speed: they use its programs)
+# modes, selfcheck, pdl and profile need speed: they use its programs)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
 # The forge binary and the static libraries a generated project links were
@@ -76,19 +76,27 @@ if [[ " $PARTS " == *" check "* ]]; then
   echo "== building $(wc -l <"$W/models.txt") CUDA programs"
   awk '{print $1, $2}' "$W/models.txt" | xargs -P 14 -n 2 bash -c 'compile "$0" "$1" 256 16' 2>&1 | tail -40
   : >"$OUT/check.jsonl"
+  : >"$OUT/check-decode.jsonl"
   while read -r name model; do
     dir=$W/$name
     $FORGE logits -m "$model" --tokens $TOK --positions all --json >"$W/$name.il.json" 2>"$W/$name.il.err"
     FORGE_CUDA_KV_F32=1 "$dir/model" --tokens $TOK --logits >"$W/$name.cl.json" 2>"$W/$name.cl.err" || head -3 "$W/$name.cl.err"
+    # the same logits one token a step: the decode kernels and their fusions
+    FORGE_CUDA_KV_F32=1 FORGE_CUDA_STEP_TOKENS=1 "$dir/model" --tokens $TOK --logits >"$W/$name.dl.json" 2>"$W/$name.dl.err" ||
+      head -3 "$W/$name.dl.err"
     $FORGE run -m "$model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.ir.json" 2>/dev/null
     "$dir/model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.cr.json" 2>"$W/$name.cr.err"
     python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.cl.json" "$W/$name.ir.json" "$W/$name.cr.json" |
       tee -a "$OUT/check.jsonl" >/dev/null
+    python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.dl.json" "$W/$name.ir.json" "$W/$name.cr.json" |
+      tee -a "$OUT/check-decode.jsonl" >/dev/null
   done <"$W/models.txt"
   # Bad input: another model's weights, and the context limit.
   "$W/llama-f16/model" "$W/llama-q8_0/weights.bin" -p hi -n 2 2>&1 | tail -1 | tee "$OUT/errors.txt"
   "$W/stories260K/model" --tokens "$(python3 -c 'print(",".join(["5"]*300))')" --logits 2>&1 | tail -1 | tee -a "$OUT/errors.txt"
   python3 bench/cuda/table.py check "$OUT/check.jsonl"
+  echo "== the same, the prompt one token a step (FORGE_CUDA_STEP_TOKENS=1: the decode kernels)"
+  python3 bench/cuda/table.py check "$OUT/check-decode.jsonl"
 fi
 
 # The same prompt logits with every prefill step through cuBLAS (the 12-token
@@ -164,6 +172,18 @@ if [[ " $PARTS " == *" pdl "* ]]; then  # after speed, on its programs
     off=$(FORGE_CUDA_PDL=0 "$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])')
     printf '%-22s %10s %10s\n' "$n" "$on" "$off"
   done <"$W/speed.txt" | tee "$OUT/pdl.txt"
+fi
+
+if [[ " $PARTS " == *" profile "* ]]; then  # after speed, on its programs
+  # Nsight Compute's duration of each kernel of one one-token step (the
+  # warm-up prefill of --gpu-bench --pp 1: the decode step's kernels, launched
+  # one by one) against the decode graph's time a token (speed's tg128).
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  for n in ${PROFILE_MODELS:-smollm2-135m-Q8_0 llama-3.2-1b-Q8_0}; do
+    "$NCU" --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --print-units base -c 400 \
+      "$W/$n-cuda/model" --gpu-bench --pp 1 --tg 1 --reps 1 >"$OUT/ncu-$n.csv" 2>"$OUT/ncu-$n.err" || tail -3 "$OUT/ncu-$n.err"
+    python3 bench/cuda/table.py ncu "$OUT/ncu-$n.csv" "$OUT/speed.jsonl" "$n"
+  done
 fi
 
 if [[ " $PARTS " == *" modes "* ]]; then  # after speed, on its programs

@@ -23,6 +23,7 @@
 
 #include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/forge_kernels.cuh"
+#include "kernels/cuda/matvec.cuh"
 #include "kernels/cuda/mmq.cuh"
 
 namespace kc = forge::kernels::cuda;
@@ -145,7 +146,7 @@ void check_attention(int n, int pos0, int window, std::mt19937& rng) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   auto ref = kc::attention<HD, HD, NH, NKV, __half>;
   CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
-  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, 0.0f, dp, kc::Q8Out{});
+  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, 0.0f, dp, kc::Q8Out{}, kc::RopeKv{});
   kc::attention_prefill<HD, HD, NH, NKV, __half>
       <<<dim3(NH, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads>>>(dq, o, dk, dv, window, scale, 0.0f,
                                                                                 dp, n);
@@ -187,7 +188,7 @@ void check_attention_mma(int n, int pos0, int window, float cap, std::mt19937& r
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   auto ref = kc::attention<HD, HD, NH, NKV, KvT>;
   CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
-  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, cap, dp, kc::Q8Out{});
+  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, cap, dp, kc::Q8Out{}, kc::RopeKv{});
   CHECK(cudaGetLastError());
   if constexpr (kQW == 0) {
     kc::launch_attention_mma<HD, HD, NH, NKV, KvT>(nullptr, dq, o, dk, dv, window, scale, cap, dp, n);

@@ -44,6 +44,43 @@ elif sys.argv[1] == "check-modes":
     for n, t in zip(names, tabs):
         v = [r["logits_rel_rms"] for r in t.values() if "logits_rel_rms" in r]
         print("%-8s within 1e-3: %d of %d, within 1e-5: %d" % (n, sum(x < 1e-3 for x in v), len(t), sum(x < 1e-5 for x in v)))
+elif sys.argv[1] == "ncu":
+    # table.py ncu ncu.csv speed.jsonl NAME: the kernels of the first one-token
+    # step (first embed .. before the second) by kind, against the graph's time a token.
+    import csv, re
+    with open(sys.argv[2]) as f:
+        text = [l for l in f if l.startswith('"')]
+    kernels = []
+    for row in csv.DictReader(text):
+        if row.get("Metric Name") != "gpu__time_duration.sum":
+            continue
+        name = row["Kernel Name"]
+        short = re.sub(r"^(void )?([\w:]+::)?", "", name.split("<")[0].split("(")[0])
+        if short == "matvec_split":
+            src = re.search(r"(Levels|Norm|Glu)Input", name)
+            short += "(" + (src.group(1) if src else "?") + ")"
+        kernels.append((short, float(row["Metric Value"].replace(",", "")) / 1e3))  # ns -> us
+    starts = [i for i, (k, _) in enumerate(kernels) if k == "embed"]
+    step = kernels[starts[0]:starts[1]] if len(starts) > 1 else kernels
+    name = sys.argv[4]
+    tg, cur = 0.0, False
+    for r in lines(sys.argv[3]):
+        if r.get("name") == name:
+            cur = True
+        elif "tg_tok_s" in r and cur:
+            tg = r["tg_tok_s"]
+            cur = False
+    by = {}
+    for k, us in step:
+        c, t = by.get(k, (0, 0.0))
+        by[k] = (c + 1, t + us)
+    total = sum(us for _, us in step)
+    graph = 1e6 / tg if tg else 0
+    print("== %s: one decode step, kernels timed one by one (Nsight Compute): %d kernels, %.1f us; "
+          "the graph takes %.1f us a token (tg128), so %.1f us are between kernels (%.2f us a launch)" % (
+              name, len(step), total, graph, graph - total, (graph - total) / max(1, len(step))))
+    for k, (c, t) in sorted(by.items(), key=lambda kv: -kv[1][1]):
+        print("    %-28s %4d launches %9.1f us  (%.2f us each)" % (k, c, t, t / c))
 elif sys.argv[1] == "modes":
     rows = lines(sys.argv[2])
     modes = []

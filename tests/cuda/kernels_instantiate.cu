@@ -2,6 +2,7 @@
 // and the attention kernel at a few head sizes instantiate under nvcc.
 #include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/forge_kernels.cuh"
+#include "kernels/cuda/matvec.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/mmq.cuh"
 
@@ -34,6 +35,11 @@ void mmq_lengths(cudaStream_t s) {
   kc::launch_matvec<B, 2048>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, levels, scales);
   kc::launch_matvec<B, 576>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, levels, scales);
   kc::launch_matvec<B, 64>(s, nullptr, 0, 0, nullptr, nullptr, 1, nullptr, nullptr, levels, scales);
+  // with the input computed by the projection's blocks: a norm (q, k, v), a GLU (down)
+  kc::launch_matvec_split<B, 576, 3>(s, kc::MatvecParts<3>{}, kc::NormInput{});
+  kc::launch_matvec_split<B, 2048, 2>(s, kc::MatvecParts<2>{}, kc::NormInput{});
+  kc::launch_matvec_split<B, 1536, 1>(s, kc::MatvecParts<1>{}, kc::GluInput{});
+  kc::launch_matvec_split<B, 8192, 1>(s, kc::MatvecParts<1>{}, kc::GluInput{});
 }
 
 void instantiate(cudaStream_t s) {

@@ -9,6 +9,7 @@
 
 #include "codegen/cpu/cpu_codegen.h"
 #include "codegen/cpu/weights_export.h"
+#include "kernels/cuda/split_layout.h"
 #include "graph/passes/memory_plan.h"
 #include "quant/quant.h"
 
@@ -75,6 +76,11 @@ void write_file(const fs::path& p, const std::string& text) {
 }
 
 constexpr int kThreads = 256;  // elementwise kernels
+// Decode fusions (Emitter::decode_fusion) recompute a norm or GLU in every
+// block of the projection that reads it: worth a launch (~2-3 us) up to about
+// this width. Measured on an H100: a GLU of 8192 values in each of the 264
+// blocks made llama-3.2-1b's ffn_down 10 us slower than a launch of its own.
+constexpr int kDecodeFuseMaxWidth = 2048;
 // Prefill GEMMs dequantize at most this many weights at a time (128 MB as F32;
 // kernels/cuda/gemm.cuh): large matrices go through in row chunks.
 constexpr size_t kGemmChunkElems = size_t{32} << 20;
@@ -101,7 +107,20 @@ class Emitter {
   uint64_t row_stride(const model::WeightRef& w) const { return layout_.row_stride[layout_.index(w)]; }
   int width(int b) const { return g_.buffers[b].width; }
   void op(int i, const Op& op, const std::string& rows);
-  void matmul(int i, const graph::MatMulOp& m, const std::string& rows);
+  // acc_into: the buffer the product is added to (a residual add done by the
+  // projection; one weight), else the op's own outputs.
+  void matmul(int i, const graph::MatMulOp& m, const std::string& rows, const std::string& acc_into = "");
+  // Decode-step fusions (docs/cuda.md): the ops from i on emitted with a
+  // branch for one-row steps; returns how many ops that covered (0: none).
+  int decode_fusion(int i, const std::string& rows);
+  // The last op that reads the value `buffer` holds at op i (its live range).
+  int last_reader(int i, int buffer) const;
+  // m's weights as one launch of split rows (all Q8_0 or all Q4_0): "B, K, N" and the parts, else "".
+  // acc_into >= 0: the one output is added to that buffer instead (MatvecPart::accumulate).
+  std::string split_launch_args(int i, const graph::MatMulOp& m, int acc_into) const;
+  // The buffer that op i, a projection with one output, has its output added
+  // to by op i + 1 (a norm's residual or an AddOp) and read by nothing else; -1 if none.
+  int residual_target(int i) const;
   // An acts region of k-wide rows quantized to Q8_0 / Q8_1 (kc::Q8Out) at
   // float offset off: max_batch x k values, max_batch x k / 32 block sums
   // (Q8_1), max_batch x k int8 levels, max_batch x k / 32 scales. The runtime
@@ -137,13 +156,19 @@ class Emitter {
   // producer (norm, GLU) already quantized; op index whose KV write rope did.
   int quantized_input_op_ = -1;
   int kv_written_op_ = -1;
+  // Op index whose residual add (norm residual or AddOp) the projection
+  // before it did for one-row steps (matmul's acc_into).
+  int residual_folded_op_ = -1;
   std::optional<GgmlType> fused_quant_target(int i, int buffer) const;
+  // kc::Q8Out for op i writing `buffer` quantized for op i + 1 (in groups of
+  // `group` values), or "kc::Q8Out{}" where op i + 1 does not take it.
+  std::string fused_quant_args(int i, int buffer, int group);
   size_t gemm_weight_elems_ = 0;  // largest dequantized chunk a prefill GEMM needs
   size_t gemm_x_elems_ = 0;
   std::ostringstream body_;
 };
 
-void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
+void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows, const std::string& acc_into) {
   const int k = width(m.in);
   // Each activation format among the weights (quant::vec_dot_type) gets the
   // input quantized once, as the interpreter does, into its own acts region.
@@ -211,11 +236,17 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows) {
     };
     const std::string bt = block_type(w->type, w->name);
     if (group.size() == 1) {
-      body_ << "  matmul<" << bt << ", " << k << ">(" << part(j) << ", " << xs[j] << ", " << xsums[j] << ", " << rows
-            << ");  // " << w->name << " " << ggml_type_info(w->type).name << " [" << w->rows << " x " << w->cols
-            << "]\n";
+      std::string args = part(j);
+      if (!acc_into.empty()) {  // y = acc_into, added to
+        args = W(w) + ", " + std::to_string(row_stride(*w)) + ", " + std::to_string(w->rows) + ", " + acc_into + ", " +
+               (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr"));
+      }
+      body_ << "  matmul<" << bt << ", " << k << ">(" << args << ", " << xs[j] << ", " << xsums[j] << ", " << rows
+            << (acc_into.empty() ? "" : ", true") << ");  // " << w->name << " " << ggml_type_info(w->type).name << " ["
+            << w->rows << " x " << w->cols << "]" << (acc_into.empty() ? "" : ", added to the residual") << "\n";
       continue;
     }
+    if (!acc_into.empty()) throw CodegenError("internal: a residual add into a fused projection");
     body_ << "  matmul_parts<" << bt << ", " << k << ", " << group.size() << ">({{";
     for (size_t g = 0; g < group.size(); ++g) body_ << (g ? ",\n    " : "") << "{" << part(group[g]) << "}";
     body_ << "}}, " << xs[j] << ", " << xsums[j] << ", " << rows << ");  //";
@@ -239,14 +270,16 @@ std::optional<GgmlType> Emitter::fused_quant_target(int i, int buffer) const {
   return at;
 }
 
+std::string Emitter::fused_quant_args(int i, int buffer, int group) {
+  const std::optional<GgmlType> at = fused_quant_target(i, buffer);
+  if (!at || group % 32 != 0) return "kc::Q8Out{}";
+  quantized_input_op_ = i + 1;
+  return q8_out(0, width(buffer), *at);
+}
+
 void Emitter::op(int i, const Op& op, const std::string& rows) {
   // The quantized-input region of op i + 1 (matmul's first acts region).
-  auto fused_quant_args = [&](int buffer, int group) {
-    const std::optional<GgmlType> at = fused_quant_target(i, buffer);
-    if (!at || group % 32 != 0) return std::string("kc::Q8Out{}");
-    quantized_input_op_ = i + 1;
-    return q8_out(0, width(buffer), *at);
-  };
+  auto fused_quant_args = [&](int buffer, int group) { return this->fused_quant_args(i, buffer, group); };
   std::visit(
       [&](const auto& p) {
         using P = std::decay_t<decltype(p)>;
@@ -261,8 +294,10 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
           const int w = width(p.in);
           const int groups = w / p.group;
           const bool row_per_group = groups > 1 && p.weight->rows * p.weight->cols == w;
+          std::string residual = p.residual >= 0 ? F(i, p.residual) : std::string("nullptr");
+          if (i == residual_folded_op_) residual = "(" + rows + " == 1 ? nullptr : " + residual + ")";  // added already
           body_ << "  kc::launch(kc::norm_rows, dim3(" << rows << "), dim3(kc::kNormThreads), 0, stream_, " << F(i, p.in) << ", "
-                << (p.residual >= 0 ? F(i, p.residual) : std::string("nullptr")) << ", " << F(i, p.out) << ", "
+                << residual << ", " << F(i, p.out) << ", "
                 << Wf(p.weight) << ", " << Wf(p.bias) << ", " << w << ", " << p.group << ", "
                 << (p.kind == model::NormKind::kLayer ? "true" : "false") << ", " << (row_per_group ? "true" : "false")
                 << ", " << flt(p.eps) << ", " << flt(p.offset) << ", " << fused_quant_args(p.out, p.group) << ");\n";
@@ -297,6 +332,7 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
                 << ");\n";
         } else if constexpr (std::is_same_v<P, graph::AddOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.dst));
+          if (i == residual_folded_op_) body_ << "  if (" << rows << " != 1)  // else added already\n  ";
           body_ << "  kc::launch(kc::add, dim3(kc::blocks_for(" << count << ", " << kThreads << ")), dim3(" << kThreads
                 << "), 0, stream_, " << F(i, p.dst) << ", " << F(i, p.src) << ", " << count << ");\n";
         } else if constexpr (std::is_same_v<P, graph::SoftcapOp>) {
@@ -306,6 +342,117 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
         }
       },
       op.params);
+}
+
+int Emitter::last_reader(int i, int buffer) const {
+  for (const graph::passes::LiveRange& r : plan_.ranges) {
+    if (r.buffer == buffer && r.first_op <= i && i <= r.last_op) return r.last_op;
+  }
+  return -1;
+}
+
+std::string Emitter::split_launch_args(int i, const graph::MatMulOp& m, int acc_into) const {
+  const GgmlType t = m.weights[0]->type;
+  const int k = width(m.in);
+  if (!kernels::cuda::split_type(t) || k % 32 != 0) return "";
+  std::ostringstream a;
+  a << block_type(t, m.weights[0]->name) << ", " << k << ", " << m.weights.size() << ">(stream_, kc::MatvecParts<"
+    << m.weights.size() << ">{{";
+  for (size_t j = 0; j < m.weights.size(); ++j) {
+    const model::WeightRef* w = m.weights[j];
+    if (w->type != t || w->cols != k) return "";
+    a << (j ? ", " : "") << "{" << W(w) << ", " << row_stride(*w) << ", " << w->rows << ", "
+      << (acc_into >= 0 ? F(i + 1, acc_into) : F(i, m.outs[j])) << ", "
+      << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << (acc_into >= 0 ? ", true}" : "}");
+  }
+  a << "}}";
+  return a.str();
+}
+
+// One-row (decode) steps run fewer kernels:
+// - a norm of the whole row, or a GLU, of at most kDecodeFuseMaxWidth values
+//   followed by a projection of its result that nothing else reads, with
+//   Q8_0 / Q4_0 weights: the projection's blocks compute the norm or GLU
+//   themselves (matvec.cuh NormInput, GluInput), one launch instead of two;
+// - a projection whose one output is next added to the residual stream (the
+//   norm's residual or an AddOp) and read by nothing else: it adds its
+//   product to the stream itself (MatvecPart::accumulate), and the norm that
+//   follows can then be computed by the next projection.
+// Steps of several rows take the plain launches (the else branches).
+int Emitter::residual_target(int i) const {
+  const int n_ops = static_cast<int>(g_.ops.size());
+  const auto* mm = std::get_if<graph::MatMulOp>(&g_.ops[i].params);
+  if (mm == nullptr || mm->weights.size() != 1 || i + 1 >= n_ops || g_.ops[i + 1].tail != g_.ops[i].tail) return -1;
+  const int out = mm->outs[0];
+  int target = -1;
+  if (const auto* nm = std::get_if<graph::NormOp>(&g_.ops[i + 1].params); nm != nullptr && nm->residual == out) {
+    target = nm->in;
+  }
+  if (const auto* ad = std::get_if<graph::AddOp>(&g_.ops[i + 1].params); ad != nullptr && ad->src == out) {
+    target = ad->dst;
+  }
+  return target != out && last_reader(i, out) == i + 1 ? target : -1;
+}
+
+int Emitter::decode_fusion(int i, const std::string& rows) {
+  const int n_ops = static_cast<int>(g_.ops.size());
+  const Op& a = g_.ops[i];
+  if (const auto* rp = std::get_if<graph::RopeOp>(&a.params); rp != nullptr && i + 1 < n_ops) {
+    const auto* at = std::get_if<graph::AttentionOp>(&g_.ops[i + 1].params);
+    if (at != nullptr && at->q == rp->q && at->k == rp->k && at->layer == rp->layer &&
+        g_.ops[i + 1].tail == a.tail && last_reader(i, rp->q) == i + 1 && last_reader(i, rp->k) == i + 1) {
+      const std::string qo = fused_quant_args(i + 1, at->out, s_.head_dim_v);
+      body_ << "  if (" << rows << " == 1) {  // " << a.name << " and the KV write done by " << g_.ops[i + 1].name << "\n"
+            << "    attention_rope_step(" << F(i, rp->q) << ", " << F(i, rp->k) << ", " << F(i + 1, at->v) << ", "
+            << F(i + 1, at->out) << ", " << kv_offsets(at->layer) << ", " << s_.layers[at->layer].sliding_window
+            << ", " << rp->layer << ", " << qo << ");\n  } else {\n";
+      op(i, a, rows);
+      op(i + 1, g_.ops[i + 1], rows);
+      body_ << "  }\n";
+      return 2;
+    }
+  }
+  const auto* m = i + 1 < n_ops && g_.ops[i + 1].tail == a.tail ? std::get_if<graph::MatMulOp>(&g_.ops[i + 1].params)
+                                                                 : nullptr;
+  if (m != nullptr) {
+    const Op& b = g_.ops[i + 1];
+    std::string input;
+    if (const auto* nm = std::get_if<graph::NormOp>(&a.params)) {
+      const bool residual_done = nm->residual < 0 || i == residual_folded_op_;
+      if (m->in == nm->out && nm->group == width(nm->in) && width(nm->in) <= kDecodeFuseMaxWidth && residual_done &&
+          last_reader(i, nm->out) == i + 1) {
+        input = "kc::NormInput{" + F(i, nm->in) + ", " + Wf(nm->weight) + ", " + Wf(nm->bias) + ", " + flt(nm->eps) +
+                ", " + flt(nm->offset) + ", " + (nm->kind == model::NormKind::kLayer ? "true" : "false") + "}";
+      }
+    } else if (const auto* gl = std::get_if<graph::GluOp>(&a.params)) {
+      if (m->in == gl->gate && width(gl->gate) <= kDecodeFuseMaxWidth && last_reader(i, gl->gate) == i + 1) {
+        input = "kc::GluInput{" + F(i, gl->gate) + ", " + F(i, gl->up) + ", " +
+                (gl->act == model::Activation::kSilu ? "false" : "true") + "}";
+      }
+    }
+    const int target = residual_target(i + 1);
+    const std::string args = input.empty() ? "" : split_launch_args(i + 1, *m, target);
+    if (!args.empty()) {
+      body_ << "  if (" << rows << " == 1) {  // " << a.name << " computed by " << b.name << "'s blocks"
+            << (target >= 0 ? ", which add to the residual" : "") << "\n"
+            << "    kc::launch_matvec_split<" << args << ",\n        " << input << ");\n  } else {\n";
+      op(i, a, rows);
+      op(i + 1, b, rows);
+      body_ << "  }\n";
+      if (target >= 0) residual_folded_op_ = i + 2;
+      return 2;
+    }
+  }
+  if (const int target = residual_target(i); target >= 0) {
+    body_ << "  if (" << rows << " == 1) {  // " << g_.ops[i + 1].name << "'s residual add done by the projection\n";
+    matmul(i, std::get<graph::MatMulOp>(a.params), rows, F(i + 1, target));
+    body_ << "  } else {\n";
+    matmul(i, std::get<graph::MatMulOp>(a.params), rows);
+    body_ << "  }\n";
+    residual_folded_op_ = i + 1;
+    return 1;
+  }
+  return 0;
 }
 
 std::string Emitter::model_cu() {
@@ -337,7 +484,13 @@ std::string Emitter::model_cu() {
     const std::string this_layer = o.name.rfind("blk.", 0) == 0 ? o.name.substr(0, dot) : "";
     if (this_layer != layer && !this_layer.empty()) body_ << "\n  // " << this_layer << "\n";
     layer = this_layer;
-    op(i, o, o.tail ? "rows" : "n");
+    const std::string rows = o.tail ? "rows" : "n";
+    if (const int covered = decode_fusion(i, rows); covered > 0) {
+      i += covered - 1;
+      body_ << "  mark(\"" << escaped(g_.ops[i].name) << "\");\n";
+      continue;
+    }
+    op(i, o, rows);
     body_ << "  mark(\"" << escaped(o.name) << "\");\n";
   }
 
@@ -455,7 +608,7 @@ std::string Emitter::model_cu() {
     << "    }\n"
     << "    kc::launch(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>, dim3(kHeads, n),\n"
     << "               dim3(kc::kAttnThreads), kAttnSmem, stream_, q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap,\n"
-    << "               params(), qo);\n"
+    << "               params(), qo, kc::RopeKv{});\n"
     << "  }\n"
     << "  // The output projection's input, quantized after a prefill attention kernel.\n"
     << "  void prefill_attention_quant(float* out, int n, const kc::Q8Out& qo) {\n"
@@ -476,6 +629,22 @@ std::string Emitter::model_cu() {
     << "    kc::launch(kc::rope_kv<KvT>, dim3(kc::blocks_for(kThreadsNeeded, 256), n), dim3(256), 0, stream_,\n"
     << "        q, k, v, kc_, vc_, kHeads, kHeadsKv, kHeadDim, kHeadDimV, kRopeDims, kRopeAdjacent, inv_freq(layer),\n"
     << "        kRopeScale, params());\n"
+    << "  }\n"
+    << "  // One token: RoPE, the KV write and attention in one launch (kc::RopeKv).\n"
+    << "  template <class KvT>\n"
+    << "  void attention_rope_impl(const float* q, const float* k, const float* v, float* out, KvT* kc_, KvT* vc_,\n"
+    << "                           int window, int layer, const kc::Q8Out& qo) {\n"
+    << "    kc::RopeKv rk;\n"
+    << "    rk.k = k;\n    rk.v = v;\n    rk.inv_freq = inv_freq(layer);\n    rk.rope_scale = kRopeScale;\n"
+    << "    rk.rope_dims = kRopeDims;\n    rk.adjacent = kRopeAdjacent;\n"
+    << "    kc::launch(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>, dim3(kHeads, 1),\n"
+    << "               dim3(kc::kAttnThreads), kAttnSmem, stream_, q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap,\n"
+    << "               params(), qo, rk);\n"
+    << "  }\n"
+    << "  void attention_rope_step(const float* q, const float* k, const float* v, float* out, size_t kb, size_t vb,\n"
+    << "                           int window, int layer, const kc::Q8Out& qo) {\n"
+    << "    if (kv_f32()) attention_rope_impl(q, k, v, out, kv32(kb), kv32(vb), window, layer, qo);\n"
+    << "    else attention_rope_impl(q, k, v, out, kv(kb), kv(vb), window, layer, qo);\n"
     << "  }\n"
     << "  void rope_kv_step(float* q, float* k, const float* v, size_t kb, size_t vb, int layer, int n) {\n"
     << "    if (kv_f32()) rope_kv_impl(q, k, v, kv32(kb), kv32(vb), layer, n);\n"

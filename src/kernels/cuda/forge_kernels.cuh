@@ -371,24 +371,31 @@ __global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {
 // producer of the values quantizes them as it writes them: one launch less).
 // The same numbers: the block maximum by shuffles (max is exact in any order).
 // e: the value's index (its block: e / 32).
-__device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, size_t e) {
+struct WarpQ8 {
+  float q;   // this lane's level
+  float d;   // the block's scale (float)
+  float dh;  // the scale as stored (half)
+};
+__device__ __forceinline__ WarpQ8 warp_quant_q8_0(float v) {
   float amax = fabsf(v);
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
   const float d = __fdiv_rn(amax, 127.0f);
   const float id = d != 0 ? __fdiv_rn(1.0f, d) : 0.0f;
-  const float q = roundf(clamp_q8(__fmul_rn(v, id)));
-  const float dh = __half2float(__float2half_rn(d));
-  o.vals[e] = __fmul_rn(q, dh);
+  return {roundf(clamp_q8(__fmul_rn(v, id))), d, __half2float(__float2half_rn(d))};
+}
+__device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, size_t e) {
+  const WarpQ8 w = warp_quant_q8_0(v);
+  o.vals[e] = __fmul_rn(w.q, w.dh);
   if (o.sums) {
-    int sum = static_cast<int>(q);
+    int sum = static_cast<int>(w.q);
 #pragma unroll
     for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-    if (threadIdx.x % 32 == 0) o.sums[e / 32] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
+    if (threadIdx.x % 32 == 0) o.sums[e / 32] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), w.d)));
   }
   if (o.levels) {
-    o.levels[e] = static_cast<int8_t>(static_cast<int>(q));
-    if (threadIdx.x % 32 == 0) o.scales[e / 32] = dh;
+    o.levels[e] = static_cast<int8_t>(static_cast<int>(w.q));
+    if (threadIdx.x % 32 == 0) o.scales[e / 32] = w.dh;
   }
 }
 
@@ -417,294 +424,6 @@ __global__ void fake_quant_q8_k(const float* x, float* out, int blocks) {
   for (int j = 0; j < 256; ++j) {
     const float q = fminf(127.0f, rintf(clamp_q8(__fmul_rn(iscale, xb[j]))));
     o[j] = __fmul_rn(d, q);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Matrix-vector products: y[b][r] = W[r] . x[b] (+ bias[r]) for `batch`
-// activation rows. One warp a weight row; lane i dequantizes units i, i+32,
-// ... once and multiplies them with up to kCols activation rows.
-
-constexpr int kMatvecWarps = 4;
-
-// One weight matrix of a launch. Projections that read the same input with
-// the same weight type (q, k and v; gate and up) go as the N parts of one
-// launch: fewer launches per token, and the small k/v matrices no longer
-// leave most of the GPU idle in a launch of their own.
-struct MatvecPart {
-  const uint8_t* w;
-  size_t row_bytes;
-  int rows;
-  float* y;
-  const float* bias;
-};
-template <int N> struct MatvecParts {
-  MatvecPart p[N];
-  // Thread blocks for all parts, each taking `rows_per_block` rows of one part.
-  int blocks(int rows_per_block) const {
-    int b = 0;
-    for (int i = 0; i < N; ++i) b += (p[i].rows + rows_per_block - 1) / rows_per_block;
-    return b;
-  }
-};
-
-// The part thread block `block` works on, and its first row there.
-template <int N>
-__device__ __forceinline__ const MatvecPart& part_of(const MatvecParts<N>& ps, int block, int rows_per_block,
-                                                     int* row0) {
-#pragma unroll
-  for (int i = 0; i < N - 1; ++i) {
-    const int nb = (ps.p[i].rows + rows_per_block - 1) / rows_per_block;
-    if (block < nb) {
-      *row0 = block * rows_per_block;
-      return ps.p[i];
-    }
-    block -= nb;
-  }
-  *row0 = block * rows_per_block;
-  return ps.p[N - 1];
-}
-
-template <class B, int K, int kCols, int N>
-__global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constant__ MatvecParts<N> ps,
-                                                            const float* __restrict__ x,
-                                                            const float* __restrict__ xsum, int batch) {
-  pdl_wait();
-  pdl_launch_dependents();
-  constexpr int kUnits = K / 32;
-  const int lane = threadIdx.x % 32;
-  int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
-  const int r = row0 + threadIdx.x / 32, rows = part.rows;
-  float* __restrict__ y = part.y;
-  const float* __restrict__ bias = part.bias;
-  if (r >= rows) return;
-  const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
-  for (int b0 = 0; b0 < batch; b0 += kCols) {
-    float acc[kCols];
-#pragma unroll
-    for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
-    if constexpr (K % 32 != 0) {
-      // Float rows of odd lengths (stories260K's 172): one weight at a time.
-      for (int e = lane; e < K; e += 32) {
-        const float we = dequant_elem<B>(wr, e);
-#pragma unroll
-        for (int c = 0; c < kCols; ++c) {
-          if (b0 + c < batch) acc[c] += we * __ldg(x + static_cast<size_t>(b0 + c) * K + e);
-        }
-      }
-    } else {
-      for (int u = lane; u < kUnits; u += 32) {
-        float v[32];
-        dequant_row_unit<B, K>(wr, u, v);
-        float m = 0.0f;
-        if constexpr (HasMin<B>::kValue) m = unit_min<B>(wr, u);
-#pragma unroll
-        for (int c = 0; c < kCols; ++c) {
-          if (b0 + c < batch) {
-            if constexpr (HasMin<B>::kValue) acc[c] += m * __ldg(xsum + static_cast<size_t>(b0 + c) * kUnits + u);
-            const float4* xp = reinterpret_cast<const float4*>(x + static_cast<size_t>(b0 + c) * K + 32 * u);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) {
-              const float4 xv = __ldg(xp + i);
-              acc[c] += v[4 * i] * xv.x + v[4 * i + 1] * xv.y + v[4 * i + 2] * xv.z + v[4 * i + 3] * xv.w;
-            }
-          }
-        }
-      }
-    }
-#pragma unroll
-    for (int c = 0; c < kCols; ++c) {
-      float s = acc[c];
-#pragma unroll
-      for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-      if (lane == 0 && b0 + c < batch) y[static_cast<size_t>(b0 + c) * rows + r] = bias ? s + bias[r] : s;
-    }
-  }
-}
-
-// Decode (one activation row) for F16 and Q6_K (the output matrix of the
-// Q4_0 presets): the lanes of a warp read consecutive bytes of the weight row
-// (coalesced), instead of one 64/210-byte unit per lane as matvec does. F16:
-// 8 halves (16 bytes) a lane; Q6_K: byte l of each 32-byte run. The same
-// products as matvec in another float order.
-template <class B> struct CoalescedDot { static constexpr bool kValue = false; };
-template <> struct CoalescedDot<BlockF16> { static constexpr bool kValue = true; };
-template <> struct CoalescedDot<BlockQ6_K> { static constexpr bool kValue = true; };
-
-template <class B, int K>
-__device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, const float* __restrict__ x, int lane) {
-  float acc = 0.0f;
-  if constexpr (std::is_same_v<B, BlockQ6_K>) {
-    // Lane l takes weights 128 h + 32 g + l of each super-block (h < 2, g < 4):
-    // byte l of each 32-byte run of ql and qh, so a warp reads 32 consecutive
-    // bytes a load (the old kernel gave a lane one 32-weight unit: 32 lanes, 32
-    // scattered 2-byte loads). The products as dequant_unit<BlockQ6_K>.
-#pragma unroll 4
-    for (int b = 0; b < K / 256; ++b) {
-      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ6_K);
-      const float d = h2f(ld16(blk + 208));
-      const float* xb = x + 256 * b + lane;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int ql0 = __ldg(blk + 64 * h + lane), ql1 = __ldg(blk + 64 * h + 32 + lane);
-        const int qh = __ldg(blk + 128 + 32 * h + lane);
-        const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192 + 8 * h);
-#pragma unroll
-        for (int g = 0; g < 4; ++g) {
-          const int lo = ((g & 1) ? ql1 : ql0) >> (4 * (g / 2)) & 0xf;
-          const int hi = (qh >> (2 * g)) & 3;
-          const float dg = d * static_cast<float>(__ldg(sc + 2 * g + lane / 16));
-          acc += dg * static_cast<float>((lo | (hi << 4)) - 32) * __ldg(xb + 128 * h + 32 * g);
-        }
-      }
-    }
-  } else {  // F16, K % 8 == 0: rows are 16-byte aligned
-#pragma unroll 8
-    for (int c = lane; c < K / 8; c += 32) {
-      const uint4 w = ld128(wr + 16 * static_cast<size_t>(c));
-      const float4 x0 = __ldg(reinterpret_cast<const float4*>(x + 8 * c));
-      const float4 x1 = __ldg(reinterpret_cast<const float4*>(x + 8 * c + 4));
-      const float2 w0 = __half22float2(*reinterpret_cast<const __half2*>(&w.x));
-      const float2 w1 = __half22float2(*reinterpret_cast<const __half2*>(&w.y));
-      const float2 w2 = __half22float2(*reinterpret_cast<const __half2*>(&w.z));
-      const float2 w3 = __half22float2(*reinterpret_cast<const __half2*>(&w.w));
-      acc += w0.x * x0.x + w0.y * x0.y + w1.x * x0.z + w1.y * x0.w + w2.x * x1.x + w2.y * x1.y + w3.x * x1.z +
-             w3.y * x1.w;
-    }
-  }
-  return acc;
-}
-
-template <class B, int K, int N>
-__global__ void __launch_bounds__(32 * kMatvecWarps)
-    matvec_coalesced(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
-  pdl_wait();
-  pdl_launch_dependents();
-  const int lane = threadIdx.x % 32;
-  int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
-  const int r = row0 + threadIdx.x / 32;
-  if (r >= part.rows) return;
-  float s = row_dot_impl<B, K>(part.w + static_cast<size_t>(r) * part.row_bytes, x, lane);
-#pragma unroll
-  for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-  if (lane == 0) part.y[r] = part.bias ? s + part.bias[r] : s;
-}
-
-// Decode of Q8_0 / Q4_0 weights in split rows (split_layout.h) with the
-// activation's int8 levels and scales (Q8Out): the interpreter's integer
-// block sums (__dp4a), each scaled (d_w * d_a) * sumi as quant_legacy.cpp's
-// vec_dot does, then summed over the row in another float order.
-//
-// A warp takes kRows consecutive rows and a lane the row's 16-byte pieces
-// lane, lane + 32, ... (one piece: half a Q8_0 block, a whole Q4_0 block):
-// every load is 16 bytes and coalesced, and all of a warp's loads (about 8 a
-// lane) are issued before the first is used. They are issued before
-// pdl_wait(): weights do not depend on the kernel before, so with
-// programmatic dependent launch they stream while that kernel finishes.
-// The activation's levels and scales are staged in shared memory once per
-// block (Q4_0: low and high halves of each block apart, so that a warp's
-// 16-byte reads hit distinct banks). Q8_0: the two lanes of a block add
-// their halves' integer sums by one shuffle (exact), the even lane scales it.
-constexpr int kSplitWarps = 8;
-template <class B, int K> struct SplitMatvec {
-  static constexpr bool kQ8 = std::is_same_v<B, BlockQ8_0>;
-  static constexpr int kPieces = SplitRow<B, K>::kQuantBytes / 16;  // 16-byte pieces a row
-  static constexpr int kPerLane = (kPieces + 31) / 32;
-  static constexpr int kRows = kPerLane >= 8 ? 1 : kPerLane >= 4 ? 2 : 4;  // rows a warp
-  static constexpr int kRowsPerBlock = kRows * kSplitWarps;
-};
-
-template <class B, int K, int N>
-__global__ void __launch_bounds__(32 * kSplitWarps)
-    matvec_split(const __grid_constant__ MatvecParts<N> ps, const int8_t* __restrict__ levels,
-                 const float* __restrict__ scales) {
-  using M = SplitMatvec<B, K>;
-  constexpr int kBlocks = K / 32;
-  // Q8_0: piece p holds levels 16p ..; Q4_0: lo[p] levels 32p .. 32p + 15, hi[p] the next 16.
-  __shared__ uint4 act[M::kQ8 ? M::kPieces : 2 * M::kPieces];
-  __shared__ float act_d[kBlocks];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, M::kRowsPerBlock, &row0);
-  row0 += warp * M::kRows;
-  uint4 wq[M::kRows][M::kPerLane];
-  float wd[M::kRows][M::kPerLane];
-#pragma unroll
-  for (int i = 0; i < M::kRows; ++i) {
-    const int r = min(row0 + i, part.rows - 1);  // rows past the end load the last row, write nothing
-    const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
-#pragma unroll
-    for (int j = 0; j < M::kPerLane; ++j) {
-      const int p = lane + 32 * j;
-      if (M::kPieces % 32 == 0 || p < M::kPieces) {
-        wq[i][j] = ld128(wr + 16 * p);
-        wd[i][j] = split_scale<B, K>(wr, M::kQ8 ? p / 2 : p);
-      } else {
-        wq[i][j] = make_uint4(0, 0, 0, 0);
-        wd[i][j] = 0.0f;
-      }
-    }
-  }
-  pdl_wait();
-  pdl_launch_dependents();
-  const uint4* lv = reinterpret_cast<const uint4*>(levels);
-  for (int e = threadIdx.x; e < 2 * kBlocks; e += 32 * kSplitWarps) {  // 16 levels at a time
-    if constexpr (M::kQ8) act[e] = __ldg(lv + e);
-    else act[(e % 2) * M::kPieces + e / 2] = __ldg(lv + e);
-  }
-  for (int b = threadIdx.x; b < kBlocks; b += 32 * kSplitWarps) act_d[b] = __ldg(scales + b);
-  __syncthreads();
-  if (row0 >= part.rows) return;
-  float acc[M::kRows];
-#pragma unroll
-  for (int i = 0; i < M::kRows; ++i) acc[i] = 0.0f;
-#pragma unroll
-  for (int j = 0; j < M::kPerLane; ++j) {
-    const int p = lane + 32 * j;
-    const bool live = M::kPieces % 32 == 0 || p < M::kPieces;
-    if constexpr (M::kQ8) {
-      const uint4 a = live ? act[p] : make_uint4(0, 0, 0, 0);
-      const float da = live ? act_d[p / 2] : 0.0f;
-#pragma unroll
-      for (int i = 0; i < M::kRows; ++i) {
-        const uint4 w = wq[i][j];
-        int s = __dp4a(static_cast<int>(w.x), static_cast<int>(a.x), 0);
-        s = __dp4a(static_cast<int>(w.y), static_cast<int>(a.y), s);
-        s = __dp4a(static_cast<int>(w.z), static_cast<int>(a.z), s);
-        s = __dp4a(static_cast<int>(w.w), static_cast<int>(a.w), s);
-        s += __shfl_xor_sync(0xffffffffu, s, 1);  // the block's other half
-        if (lane % 2 == 0) acc[i] += wd[i][j] * da * static_cast<float>(s);
-      }
-    } else if (live) {
-      const uint4 alo = act[p], ahi = act[M::kPieces + p];
-      const float da = act_d[p];
-#pragma unroll
-      for (int i = 0; i < M::kRows; ++i) {
-        const uint4 w = wq[i][j];
-        const uint32_t q[4] = {w.x, w.y, w.z, w.w};
-        const int al[4] = {static_cast<int>(alo.x), static_cast<int>(alo.y), static_cast<int>(alo.z),
-                           static_cast<int>(alo.w)};
-        const int ah[4] = {static_cast<int>(ahi.x), static_cast<int>(ahi.y), static_cast<int>(ahi.z),
-                           static_cast<int>(ahi.w)};
-        int s = 0;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          s = __dp4a(static_cast<int>(__vsub4(q[k] & 0x0f0f0f0fu, 0x08080808u)), al[k], s);
-          s = __dp4a(static_cast<int>(__vsub4((q[k] >> 4) & 0x0f0f0f0fu, 0x08080808u)), ah[k], s);
-        }
-        acc[i] += wd[i][j] * da * static_cast<float>(s);
-      }
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < M::kRows; ++i) {
-    float s = acc[i];
-#pragma unroll
-    for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-    const int r = row0 + i;
-    if (lane == 0 && r < part.rows) part.y[r] = part.bias ? s + part.bias[r] : s;
   }
 }
 
@@ -745,11 +464,42 @@ __device__ double block_sum(double v, double* scratch) {
   return s;
 }
 
+// The statistics of one norm group of x (a block of kNormThreads threads, each
+// summing values threadIdx.x, + kNormThreads, ... in double as the
+// interpreter): the mean (0 for RMSNorm) and the scale 1 / sqrt(var + eps).
+// Value j of the output is norm_value(x[j], ...). Shared by norm_rows and
+// the decode matvec that normalizes its own input (matvec.cuh).
+constexpr int kNormThreads = 256;
+struct NormStats {
+  double mean;
+  float scale;
+};
+__device__ __forceinline__ NormStats norm_stats(const float* x, int group, bool layer_norm, float eps,
+                                                double* scratch) {
+  double mean = 0.0;
+  if (layer_norm) {
+    double s = 0.0;
+    for (int j = threadIdx.x; j < group; j += kNormThreads) s += x[j];
+    mean = block_sum<kNormThreads>(s, scratch) / group;
+  }
+  double ss = 0.0;
+  for (int j = threadIdx.x; j < group; j += kNormThreads) {
+    const double c = x[j] - mean;
+    ss += c * c;
+  }
+  ss = block_sum<kNormThreads>(ss, scratch);
+  return {mean, static_cast<float>(1.0 / sqrt(ss / group + eps))};
+}
+__device__ __forceinline__ float norm_value(float x, const NormStats& st, float w, float offset, const float* bias,
+                                            int j) {
+  const float v = static_cast<float>(x - st.mean) * st.scale * (w + offset);
+  return bias ? v + bias[j] : v;
+}
+
 // One block a row: in += residual (if given), then for each group of `group`
 // values out = norm(in) * weight (+ bias), in double sums as the interpreter.
 // With q.vals (group % 32 == 0), out is also quantized into q as
 // fake_quant_q8_0 would write it: the next projection's input.
-constexpr int kNormThreads = 256;
 __global__ void __launch_bounds__(kNormThreads)
     norm_rows(float* in, const float* residual, float* out, const float* weight, const float* bias, int width,
               int group, bool layer_norm, bool row_per_group, float eps, float offset, Q8Out q) {
@@ -764,28 +514,23 @@ __global__ void __launch_bounds__(kNormThreads)
     __syncthreads();
   }
   for (int g0 = 0; g0 < width; g0 += group) {
-    double mean = 0.0;
-    if (layer_norm) {
-      double s = 0.0;
-      for (int j = threadIdx.x; j < group; j += kNormThreads) s += x[g0 + j];
-      mean = block_sum<kNormThreads>(s, scratch) / group;
-    }
-    double ss = 0.0;
-    for (int j = threadIdx.x; j < group; j += kNormThreads) {
-      const double c = x[g0 + j] - mean;
-      ss += c * c;
-    }
-    ss = block_sum<kNormThreads>(ss, scratch);
-    const float scale = static_cast<float>(1.0 / sqrt(ss / group + eps));
+    const NormStats st = norm_stats(x + g0, group, layer_norm, eps, scratch);
     const float* wg = row_per_group ? weight + g0 : weight;
     for (int j = threadIdx.x; j < group; j += kNormThreads) {
-      const float v = static_cast<float>(x[g0 + j] - mean) * scale * (wg[j] + offset);
-      const float yv = bias ? v + bias[j] : v;
+      const float yv = norm_value(x[g0 + j], st, wg[j], offset, bias, j);
       y[g0 + j] = yv;
       if (q.vals) warp_fake_quant_q8_0(yv, q, static_cast<size_t>(blockIdx.x) * width + g0 + j);  // whole warps
     }
     __syncthreads();  // out may alias in: finish this group before the next reads
   }
+}
+
+// RoPE of one pair (x0, x1) at position pos (RoFormer), as the interpreter:
+// theta in double, cos and sin rounded to float, products rounded one by one.
+__device__ __forceinline__ float2 rope_pair(float x0, float x1, int pos, float inv_freq, float rope_scale) {
+  const double theta = pos / static_cast<double>(rope_scale) * inv_freq;
+  const float cs = static_cast<float>(cos(theta)), sn = static_cast<float>(sin(theta));
+  return make_float2(__fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn)), __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs)));
 }
 
 // Rotates the first rope_dims dims of each query and key head of n tokens.
@@ -800,14 +545,11 @@ __global__ void rope(float* q, float* k, int n_head, int n_head_kv, int head_dim
   const int h = idx / half, i = idx % half;
   float* x = h < n_head ? q + (static_cast<size_t>(t) * n_head + h) * head_dim
                         : k + (static_cast<size_t>(t) * n_head_kv + (h - n_head)) * head_dim;
-  const double p = (params[0] + t) / static_cast<double>(rope_scale);
-  const double theta = p * inv_freq[i];
-  const float cs = static_cast<float>(cos(theta)), sn = static_cast<float>(sin(theta));
   const int a = adjacent ? 2 * i : i;
   const int c = adjacent ? 2 * i + 1 : i + half;
-  const float x0 = x[a], x1 = x[c];
-  x[a] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
-  x[c] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+  const float2 y = rope_pair(x[a], x[c], params[0] + t, inv_freq[i], rope_scale);
+  x[a] = y.x;
+  x[c] = y.y;
 }
 
 // Appends n tokens' keys and values (F16) at positions params[0] + t.
@@ -817,6 +559,12 @@ __device__ __forceinline__ float kv_load(const __half* p) { return __half2float(
 __device__ __forceinline__ float kv_load(const float* p) { return *p; }
 __device__ __forceinline__ float2 kv_load2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 kv_load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+// v as the cache holds it (rounded to half in an F16 cache).
+template <class KvT>
+__device__ __forceinline__ float kv_round(float v) {
+  if constexpr (std::is_same_v<KvT, __half>) return __half2float(__float2half_rn(v));
+  else return v;
+}
 
 // rope, then kv_write, in one launch: the rotated key pairs go to the cache
 // as they are computed; the key dims past rope_dims and the values are copied.
@@ -837,14 +585,10 @@ __global__ void rope_kv(float* q, float* k, const float* v, KvT* k_cache, KvT* v
     const bool is_k = h >= n_head;
     float* x = !is_k ? q + (static_cast<size_t>(t) * n_head + h) * head_dim
                      : k + (static_cast<size_t>(t) * n_head_kv + (h - n_head)) * head_dim;
-    const double p = (params[0] + t) / static_cast<double>(rope_scale);
-    const double theta = p * inv_freq[i];
-    const float cs = static_cast<float>(cos(theta)), sn = static_cast<float>(sin(theta));
     const int a = adjacent ? 2 * i : i;
     const int c = adjacent ? 2 * i + 1 : i + half;
-    const float x0 = x[a], x1 = x[c];
-    const float ya = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
-    const float yc = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+    const float2 y = rope_pair(x[a], x[c], params[0] + t, inv_freq[i], rope_scale);
+    const float ya = y.x, yc = y.y;
     x[a] = ya;
     x[c] = yc;
     if (is_k) {
@@ -891,10 +635,23 @@ __global__ void kv_write(const float* k, const float* v, KvT* k_cache, KvT* v_ca
 constexpr int kAttnThreads = 256;
 // With qo.vals (HDV % 32 == 0), the output is also quantized into qo as
 // fake_quant_q8_0 would write it (the output projection's input).
+// With rk.k (one-token decode steps), the block also does rope_kv's work for
+// its heads: it rotates its query head and its KV head's key in shared
+// memory, the first block of each KV head writes that key and value to the
+// cache, and every block takes the current position's key and value from
+// shared memory (rounded as the cache holds them) instead of the cache.
+struct RopeKv {
+  const float* k = nullptr;  // this token's keys and values (unrotated)
+  const float* v = nullptr;
+  const float* inv_freq = nullptr;
+  float rope_scale = 1.0f;
+  int rope_dims = 0;
+  bool adjacent = false;
+};
 template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kAttnThreads)
-    attention(const float* q, float* out, const KvT* k_cache, const KvT* v_cache, int window, float scale,
-              float cap, const int* params, Q8Out qo = {}) {
+    attention(const float* q, float* out, KvT* k_cache, KvT* v_cache, int window, float scale,
+              float cap, const int* params, Q8Out qo = {}, RopeKv rk = {}) {
   pdl_wait();
   pdl_launch_dependents();
   extern __shared__ float smem[];
@@ -909,15 +666,46 @@ __global__ void __launch_bounds__(kAttnThreads)
   const int start = window > 0 ? max(0, p - window + 1) : 0;
   const int len = p - start + 1;
   for (int d = threadIdx.x; d < HD; d += kAttnThreads) qs[d] = q[(static_cast<size_t>(t) * NH + h) * HD + d];
+  __shared__ float k_now[HD];
+  __shared__ float v_now[HDV];
+  if (rk.k) {  // one token (t == 0): rope_kv's work for this block's heads
+    for (int d = threadIdx.x; d < HD; d += kAttnThreads) k_now[d] = rk.k[kvh * HD + d];
+    for (int d = threadIdx.x; d < HDV; d += kAttnThreads) v_now[d] = rk.v[kvh * HDV + d];
+    __syncthreads();
+    const int half = rk.rope_dims / 2;
+    for (int i = threadIdx.x; i < 2 * half; i += kAttnThreads) {  // pairs i of q, then of k
+      const int pi = i % half;
+      float* x = i < half ? qs : k_now;
+      const int a = rk.adjacent ? 2 * pi : pi, c = rk.adjacent ? 2 * pi + 1 : pi + half;
+      const float2 y = rope_pair(x[a], x[c], p, rk.inv_freq[pi], rk.rope_scale);
+      x[a] = y.x;
+      x[c] = y.y;
+    }
+    __syncthreads();
+    const bool writer = h % kGroup == 0;
+    for (int d = threadIdx.x; d < HD; d += kAttnThreads) {
+      if (writer) kv_store(k_cache + static_cast<size_t>(p) * kKW + kvh * HD + d, k_now[d]);
+      k_now[d] = kv_round<KvT>(k_now[d]);
+    }
+    for (int d = threadIdx.x; d < HDV; d += kAttnThreads) {
+      if (writer) kv_store(v_cache + static_cast<size_t>(p) * kVW + kvh * HDV + d, v_now[d]);
+      v_now[d] = kv_round<KvT>(v_now[d]);
+    }
+  }
   __syncthreads();
   float mx = -INFINITY;
   for (int j = threadIdx.x; j < len; j += kAttnThreads) {
     const KvT* kr = k_cache + static_cast<size_t>(start + j) * kKW + kvh * HD;
     float s = 0.0f;
+    if (rk.k && start + j == p) {
 #pragma unroll 8
-    for (int d = 0; d < HD / 2; ++d) {
-      const float2 kv = kv_load2(kr + 2 * d);
-      s += qs[2 * d] * kv.x + qs[2 * d + 1] * kv.y;
+      for (int d = 0; d < HD / 2; ++d) s += qs[2 * d] * k_now[2 * d] + qs[2 * d + 1] * k_now[2 * d + 1];
+    } else {
+#pragma unroll 8
+      for (int d = 0; d < HD / 2; ++d) {
+        const float2 kv = kv_load2(kr + 2 * d);
+        s += qs[2 * d] * kv.x + qs[2 * d + 1] * kv.y;
+      }
     }
     s *= scale;
     if (cap > 0.0f) s = cap * tanhf(s / cap);
@@ -947,9 +735,14 @@ __global__ void __launch_bounds__(kAttnThreads)
   const int d = threadIdx.x % HDV, part = threadIdx.x / HDV;
   float o = 0.0f;
   if (part < kParts) {
-    for (int j = part; j < len; j += kParts) {
+    // The cache's positions (the loads unrolled: they do not wait for each
+    // other, the sum keeps its order), then the current one.
+    const int cached = rk.k ? len - 1 : len;
+#pragma unroll 8
+    for (int j = part; j < cached; j += kParts) {
       o += smem[j] * inv_sum * kv_load(v_cache + static_cast<size_t>(start + j) * kVW + kvh * HDV + d);
     }
+    if (rk.k && (len - 1) % kParts == part) o += smem[len - 1] * inv_sum * v_now[d];
     partial[part * HDV + d] = o;
   }
   __syncthreads();
@@ -1083,22 +876,22 @@ __global__ void __launch_bounds__(kPaThreads)
   }
 }
 
-// gate = act(gate) * up: SiLU, or GELU with the tanh approximation (Hendrycks & Gimpel).
-// With q.vals (rows of a multiple of 32, count too), the result is also
-// quantized into q as fake_quant_q8_0 would write it, as norm_rows does.
+// act(x) * u: SiLU, or GELU with the tanh approximation (Hendrycks & Gimpel).
+__device__ __forceinline__ float glu_value(float x, float u, bool gelu) {
+  if (!gelu) return x / (1.0f + expf(-x)) * u;
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x))) * u;
+}
+
+// gate = act(gate) * up. With q.vals (rows of a multiple of 32, count too),
+// the result is also quantized into q as fake_quant_q8_0 would write it, as
+// norm_rows does.
 __global__ void glu(float* g, const float* u, size_t count, bool gelu, Q8Out q) {
   pdl_wait();
   pdl_launch_dependents();
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
-  const float x = g[i];
-  float r;
-  if (!gelu) {
-    r = x / (1.0f + expf(-x)) * u[i];
-  } else {
-    const float k = 0.7978845608028654f;  // sqrt(2/pi)
-    r = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x))) * u[i];
-  }
+  const float r = glu_value(g[i], u[i], gelu);
   g[i] = r;
   if (q.vals) warp_fake_quant_q8_0(r, q, i);
 }
@@ -1176,44 +969,6 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logit
 }  // namespace forge::kernels::cuda
 
 namespace forge::kernels::cuda {
-
-// Host-side launch of y = W x for `batch` rows and every part (one weight
-// matrix each, same type and row length, same input): one column per pass for
-// a decode step, eight for prefill (the weight row is dequantized once per
-// eight activation rows).
-// xsum: the activation blocks' sums (Q8_1: Q4_1 and Q5_1 weights), else unused.
-// levels, scales: the input's int8 levels (Q8Out; Q8_0 / Q4_0 weights), or
-// null for the float kernels.
-template <class B, int K, int N>
-void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* x, const float* xsum, int batch,
-                         const int8_t* levels = nullptr, const float* scales = nullptr) {
-  // if constexpr: the decode kernels exist only for the types and row lengths they serve.
-  if constexpr (Split<B>::kValue) {
-    if (batch == 1 && levels) {
-      constexpr int kRows = SplitMatvec<B, K>::kRowsPerBlock;
-      launch(matvec_split<B, K, N>, dim3(ps.blocks(kRows)), dim3(32 * kSplitWarps), 0, s, ps, levels, scales);
-      return;
-    }
-  } else if constexpr (CoalescedDot<B>::kValue && K % 32 == 0) {
-    if (batch == 1) {
-      launch(matvec_coalesced<B, K, N>, dim3(ps.blocks(kMatvecWarps)), dim3(32 * kMatvecWarps), 0, s, ps, x);
-      return;
-    }
-  }
-  const dim3 grid(ps.blocks(kMatvecWarps));
-  if (batch == 1) {
-    launch(matvec<B, K, 1, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, x, xsum, batch);
-  } else {
-    launch(matvec<B, K, 8, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, x, xsum, batch);
-  }
-}
-
-template <class B, int K>
-void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
-                   int batch, float* y, const float* bias, const int8_t* levels = nullptr,
-                   const float* scales = nullptr) {
-  launch_matvec_parts<B, K, 1>(s, MatvecParts<1>{{{w, row_bytes, rows, y, bias}}}, x, xsum, batch, levels, scales);
-}
 
 inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<unsigned>((count + threads - 1) / threads); }
 

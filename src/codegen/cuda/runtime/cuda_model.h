@@ -22,6 +22,7 @@
 #include "codegen/cuda/runtime/memory_fit.h"
 #include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/forge_kernels.cuh"
+#include "kernels/cuda/matvec.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/mmq.cuh"
 #include "model/forward.h"
@@ -98,6 +99,10 @@ struct GemmSettings {
   bool enabled = true;
   kernels::cuda::GemmMode mode = kernels::cuda::GemmMode::kMmq;
   int min_rows = 16;
+  // FORGE_CUDA_STEP_TOKENS: at most this many prompt tokens a step (1: the
+  // prompt goes through the decode step's kernels and fusions one token at a
+  // time, for checking them against the interpreter's logits).
+  int step_tokens = 1 << 30;
 };
 
 inline GemmSettings gemm_settings_from_env() {
@@ -112,6 +117,14 @@ inline GemmSettings gemm_settings_from_env() {
     else if (v == "bf16") g.mode = GemmMode::kBf16;
     else if (v == "off") g.enabled = false;
     else throw std::invalid_argument("FORGE_CUDA_GEMM=" + v + ": expected mmq, f32, tf32, f16, bf16 or off");
+  }
+  if (const char* r = std::getenv("FORGE_CUDA_STEP_TOKENS"); r != nullptr && *r != 0) {
+    char* end = nullptr;
+    const long v = std::strtol(r, &end, 10);
+    if (*end != 0 || v < 1 || v > 1000000) {
+      throw std::invalid_argument(std::string("FORGE_CUDA_STEP_TOKENS=") + r + ": expected a token count >= 1");
+    }
+    g.step_tokens = static_cast<int>(v);
   }
   if (const char* r = std::getenv("FORGE_CUDA_GEMM_MIN_ROWS"); r != nullptr && *r != 0) {
     char* end = nullptr;
@@ -183,7 +196,8 @@ class CudaModel : public model::Forward {
     using model::Logits;
     if (logits == Logits::kAll) all_logits_.resize(tokens.size() * s_.vocab);
     for (size_t done = 0; done < tokens.size();) {
-      const int n = static_cast<int>(std::min<size_t>(s_.max_batch, tokens.size() - done));
+      const int n = static_cast<int>(
+          std::min<size_t>(std::min(s_.max_batch, gemm_settings_.step_tokens), tokens.size() - done));
       const bool last = done + n == tokens.size();
       const Logits want = logits == Logits::kAll ? Logits::kAll : (last ? logits : Logits::kNone);
       int* hp = host_params();
@@ -291,9 +305,10 @@ class CudaModel : public model::Forward {
   // projection). Steps of at least min_rows tokens: Q8_0 / Q4_0 weights on the
   // int8 tensor cores (mmq.cuh), other types through cuBLAS on dequantized
   // weights (gemm.cuh); smaller steps and decode: the matrix-vector kernels.
+  // accumulate: y += W x (the residual add after a projection; one-row steps only).
   template <class B, int K>
   void matmul(const uint8_t* w, size_t row_bytes, int rows, float* y, const float* bias, const float* x,
-              const float* xsum, int n) {
+              const float* xsum, int n, bool accumulate = false) {
     namespace kc = forge::kernels::cuda;
     if constexpr (kc::GemmTakes<B, K>::kValue) {
       if (gemm_.handle && n > 1 && n >= gemm_settings_.min_rows) {
@@ -311,10 +326,12 @@ class CudaModel : public model::Forward {
         return;
       }
     }
+    if (accumulate && n != 1) throw CudaError("internal: a residual add fused into a projection of several rows");
+    const kc::MatvecParts<1> ps{{{w, row_bytes, rows, y, bias, accumulate}}};
     if constexpr (kc::Split<B>::kValue) {
-      kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias, levels_of<K>(x), scales_of<K>(x));
+      kc::launch_matvec_parts<B, K, 1>(stream_, ps, x, xsum, n, levels_of<K>(x), scales_of<K>(x));
     } else {
-      kc::launch_matvec<B, K>(stream_, w, row_bytes, rows, x, xsum, n, y, bias);
+      kc::launch_matvec_parts<B, K, 1>(stream_, ps, x, xsum, n);
     }
   }
 

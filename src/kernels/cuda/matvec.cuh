@@ -1,0 +1,483 @@
+// Matrix-vector products for decode steps and small batches: y[b][r] =
+// W[r] . x[b] (+ bias[r]), the kernels and their host-side launch.
+// Q8_0 / Q4_0 rows (split rows, split_layout.h) with one activation row go
+// through matvec_split on int8 levels; F16 and Q6_K rows through
+// matvec_coalesced; the rest, and batches, through matvec.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/cuda/forge_kernels.cuh"
+
+namespace forge::kernels::cuda {
+
+// ---------------------------------------------------------------------------
+// Matrix-vector products: y[b][r] = W[r] . x[b] (+ bias[r]) for `batch`
+// activation rows. One warp a weight row; lane i dequantizes units i, i+32,
+// ... once and multiplies them with up to kCols activation rows.
+
+constexpr int kMatvecWarps = 4;
+
+// One weight matrix of a launch. Projections that read the same input with
+// the same weight type (q, k and v; gate and up) go as the N parts of one
+// launch: fewer launches per token, and the small k/v matrices no longer
+// leave most of the GPU idle in a launch of their own.
+struct MatvecPart {
+  const uint8_t* w;
+  size_t row_bytes;
+  int rows;
+  float* y;
+  const float* bias;
+  // y += the product (+ bias) instead of y =: the residual add that follows
+  // an output projection, done by the projection (decode steps).
+  bool accumulate = false;
+};
+
+// Output r of activation row b (at = b * rows + r): the interpreter's
+// y = dot (+ bias), or its residual add dst += (dot (+ bias)).
+__device__ __forceinline__ void store_out(const MatvecPart& p, size_t at, int r, float s) {
+  const float v = p.bias ? s + p.bias[r] : s;
+  p.y[at] = p.accumulate ? p.y[at] + v : v;
+}
+template <int N> struct MatvecParts {
+  MatvecPart p[N];
+  // Thread blocks for all parts, each taking `rows_per_block` rows of one part.
+  __host__ __device__ int blocks(int rows_per_block) const {
+    int b = 0;
+    for (int i = 0; i < N; ++i) b += (p[i].rows + rows_per_block - 1) / rows_per_block;
+    return b;
+  }
+};
+
+// The part thread block `block` works on, and its first row there.
+template <int N>
+__device__ __forceinline__ const MatvecPart& part_of(const MatvecParts<N>& ps, int block, int rows_per_block,
+                                                     int* row0) {
+#pragma unroll
+  for (int i = 0; i < N - 1; ++i) {
+    const int nb = (ps.p[i].rows + rows_per_block - 1) / rows_per_block;
+    if (block < nb) {
+      *row0 = block * rows_per_block;
+      return ps.p[i];
+    }
+    block -= nb;
+  }
+  *row0 = block * rows_per_block;
+  return ps.p[N - 1];
+}
+
+template <class B, int K, int kCols, int N>
+__global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constant__ MatvecParts<N> ps,
+                                                            const float* __restrict__ x,
+                                                            const float* __restrict__ xsum, int batch) {
+  pdl_wait();
+  pdl_launch_dependents();
+  constexpr int kUnits = K / 32;
+  const int lane = threadIdx.x % 32;
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
+  const int r = row0 + threadIdx.x / 32, rows = part.rows;
+  if (r >= rows) return;
+  const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
+  for (int b0 = 0; b0 < batch; b0 += kCols) {
+    float acc[kCols];
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
+    if constexpr (K % 32 != 0) {
+      // Float rows of odd lengths (stories260K's 172): one weight at a time.
+      for (int e = lane; e < K; e += 32) {
+        const float we = dequant_elem<B>(wr, e);
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) {
+          if (b0 + c < batch) acc[c] += we * __ldg(x + static_cast<size_t>(b0 + c) * K + e);
+        }
+      }
+    } else {
+      for (int u = lane; u < kUnits; u += 32) {
+        float v[32];
+        dequant_row_unit<B, K>(wr, u, v);
+        float m = 0.0f;
+        if constexpr (HasMin<B>::kValue) m = unit_min<B>(wr, u);
+#pragma unroll
+        for (int c = 0; c < kCols; ++c) {
+          if (b0 + c < batch) {
+            if constexpr (HasMin<B>::kValue) acc[c] += m * __ldg(xsum + static_cast<size_t>(b0 + c) * kUnits + u);
+            const float4* xp = reinterpret_cast<const float4*>(x + static_cast<size_t>(b0 + c) * K + 32 * u);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+              const float4 xv = __ldg(xp + i);
+              acc[c] += v[4 * i] * xv.x + v[4 * i + 1] * xv.y + v[4 * i + 2] * xv.z + v[4 * i + 3] * xv.w;
+            }
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) {
+      float s = acc[c];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+      if (lane == 0 && b0 + c < batch) store_out(part, static_cast<size_t>(b0 + c) * rows + r, r, s);
+    }
+  }
+}
+
+// Decode (one activation row) for F16 and Q6_K (the output matrix of the
+// Q4_0 presets): the lanes of a warp read consecutive bytes of the weight row
+// (coalesced), instead of one 64/210-byte unit per lane as matvec does. F16:
+// 8 halves (16 bytes) a lane; Q6_K: byte l of each 32-byte run. The same
+// products as matvec in another float order.
+template <class B> struct CoalescedDot { static constexpr bool kValue = false; };
+template <> struct CoalescedDot<BlockF16> { static constexpr bool kValue = true; };
+template <> struct CoalescedDot<BlockQ6_K> { static constexpr bool kValue = true; };
+
+template <class B, int K>
+__device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, const float* __restrict__ x, int lane) {
+  float acc = 0.0f;
+  if constexpr (std::is_same_v<B, BlockQ6_K>) {
+    // Lane l takes weights 128 h + 32 g + l of each super-block (h < 2, g < 4):
+    // byte l of each 32-byte run of ql and qh, so a warp reads 32 consecutive
+    // bytes a load (the old kernel gave a lane one 32-weight unit: 32 lanes, 32
+    // scattered 2-byte loads). The products as dequant_unit<BlockQ6_K>.
+#pragma unroll 4
+    for (int b = 0; b < K / 256; ++b) {
+      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ6_K);
+      const float d = h2f(ld16(blk + 208));
+      const float* xb = x + 256 * b + lane;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int ql0 = __ldg(blk + 64 * h + lane), ql1 = __ldg(blk + 64 * h + 32 + lane);
+        const int qh = __ldg(blk + 128 + 32 * h + lane);
+        const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192 + 8 * h);
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+          const int lo = ((g & 1) ? ql1 : ql0) >> (4 * (g / 2)) & 0xf;
+          const int hi = (qh >> (2 * g)) & 3;
+          const float dg = d * static_cast<float>(__ldg(sc + 2 * g + lane / 16));
+          acc += dg * static_cast<float>((lo | (hi << 4)) - 32) * __ldg(xb + 128 * h + 32 * g);
+        }
+      }
+    }
+  } else {  // F16, K % 8 == 0: rows are 16-byte aligned
+#pragma unroll 8
+    for (int c = lane; c < K / 8; c += 32) {
+      const uint4 w = ld128(wr + 16 * static_cast<size_t>(c));
+      const float4 x0 = __ldg(reinterpret_cast<const float4*>(x + 8 * c));
+      const float4 x1 = __ldg(reinterpret_cast<const float4*>(x + 8 * c + 4));
+      const float2 w0 = __half22float2(*reinterpret_cast<const __half2*>(&w.x));
+      const float2 w1 = __half22float2(*reinterpret_cast<const __half2*>(&w.y));
+      const float2 w2 = __half22float2(*reinterpret_cast<const __half2*>(&w.z));
+      const float2 w3 = __half22float2(*reinterpret_cast<const __half2*>(&w.w));
+      acc += w0.x * x0.x + w0.y * x0.y + w1.x * x0.z + w1.y * x0.w + w2.x * x1.x + w2.y * x1.y + w3.x * x1.z +
+             w3.y * x1.w;
+    }
+  }
+  return acc;
+}
+
+template <class B, int K, int N>
+__global__ void __launch_bounds__(32 * kMatvecWarps)
+    matvec_coalesced(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
+  pdl_wait();
+  pdl_launch_dependents();
+  const int lane = threadIdx.x % 32;
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
+  const int r = row0 + threadIdx.x / 32;
+  if (r >= part.rows) return;
+  float s = row_dot_impl<B, K>(part.w + static_cast<size_t>(r) * part.row_bytes, x, lane);
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+  if (lane == 0) store_out(part, r, r, s);
+}
+
+// Decode of Q8_0 / Q4_0 weights in split rows (split_layout.h) with the
+// activation quantized to Q8_0 levels: the interpreter's integer block sums
+// (__dp4a), each scaled (d_w * d_a) * sumi as quant_legacy.cpp's vec_dot
+// does, then summed over the row in another float order.
+//
+// A warp takes kRows consecutive rows at a time and a lane the rows' 16-byte
+// pieces lane, lane + 32, ... (one piece: half a Q8_0 block, a whole Q4_0
+// block): every load is 16 bytes and coalesced, and a warp keeps about 8
+// loads a lane in flight. The grid is persistent (as many blocks as fit the
+// GPU at once): each warp walks row groups gridDim.x * kSplitWarps apart,
+// loading the next group's weights before it multiplies the current one.
+// The first group's loads are issued before pdl_wait(): weights do not
+// depend on the kernel before, so with programmatic dependent launch they
+// stream while that kernel finishes.
+//
+// The input is staged once per block in shared memory as int8 levels and
+// scales (Q4_0: the low and high halves of each block apart, so that a
+// warp's 16-byte reads hit distinct banks). It comes quantized (LevelsInput)
+// or the block computes it from the op before, which then needs no launch of
+// its own: an RMSNorm/LayerNorm of one row (NormInput, norm_rows' numbers) or
+// a GLU (GluInput, glu's), quantized as fake_quant_q8_0 does. Q8_0: the two
+// lanes of a block add their halves' integer sums by one shuffle (exact),
+// the even lane scales it.
+constexpr int kSplitWarps = 8;
+static_assert(32 * kSplitWarps == kNormThreads, "NormInput: norm_stats' block size");
+template <class B, int K> struct SplitMatvec {
+  static constexpr bool kQ8 = std::is_same_v<B, BlockQ8_0>;
+  static constexpr int kPieces = SplitRow<B, K>::kQuantBytes / 16;  // 16-byte pieces a row
+  static constexpr int kPerLane = (kPieces + 31) / 32;
+  static constexpr int kRows = kPerLane >= 8 ? 1 : 8 / kPerLane;  // rows a warp at a time
+  static constexpr bool kPrefetch = kRows * kPerLane <= 8;        // double-buffered loads fit the registers
+};
+
+// The activation's int8 levels and block scales (Q8Out levels / scales).
+struct LevelsInput {
+  const int8_t* levels;
+  const float* scales;
+};
+// norm(x) * (weight + offset) (+ bias) over the whole row of K values.
+struct NormInput {
+  const float* x;
+  const float* weight;
+  const float* bias;
+  float eps;
+  float offset;
+  bool layer_norm;
+};
+// act(gate) * up.
+struct GluInput {
+  const float* gate;
+  const float* up;
+  bool gelu;
+};
+
+template <class B, int K> struct SplitAct {
+  using M = SplitMatvec<B, K>;
+  // Q8_0: piece p holds levels 16p ..; Q4_0: piece p levels 32p .. 32p + 15, piece kPieces + p the next 16.
+  uint4 q[M::kQ8 ? M::kPieces : 2 * M::kPieces];
+  float d[K / 32];
+  int sum[M::kQ8 ? 1 : K / 32];  // Q4_0: each block's level sum (weights' nibbles are levels + 8)
+  double scratch[kSplitWarps];
+  __device__ void put_level(int j, int level) {
+    const int at = M::kQ8 ? j : (j % 32 < 16 ? 16 * (j / 32) + j % 32 : 16 * (M::kPieces + j / 32) + j % 32 - 16);
+    reinterpret_cast<int8_t*>(q)[at] = static_cast<int8_t>(level);
+  }
+  // Quantizes the row value of index j held by every lane of a warp (j % 32 == lane).
+  __device__ void put_value(int j, float v) {
+    const WarpQ8 w = warp_quant_q8_0(v);
+    put_level(j, static_cast<int>(w.q));
+    if (j % 32 == 0) d[j / 32] = w.dh;
+    if constexpr (!M::kQ8) {
+      int s = static_cast<int>(w.q);
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+      if (j % 32 == 0) sum[j / 32] = s;
+    }
+  }
+  // Q4_0: the level sums of blocks staged as levels (after a barrier).
+  __device__ void sum_levels() {
+    if constexpr (!M::kQ8) {
+      for (int b = threadIdx.x; b < K / 32; b += 32 * kSplitWarps) {
+        const uint4 lo = q[b], hi = q[M::kPieces + b];
+        const uint32_t w[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+        int s = 0;
+#pragma unroll
+        for (int k = 0; k < 8; ++k) s = __dp4a(static_cast<int>(w[k]), 0x01010101, s);
+        sum[b] = s;
+      }
+    }
+  }
+};
+
+template <class B, int K>
+__device__ __forceinline__ void stage_input(const LevelsInput& in, SplitAct<B, K>& a) {
+  const uint4* lv = reinterpret_cast<const uint4*>(in.levels);
+  for (int e = threadIdx.x; e < K / 16; e += 32 * kSplitWarps) {  // 16 levels at a time
+    if constexpr (SplitMatvec<B, K>::kQ8) a.q[e] = __ldg(lv + e);
+    else a.q[(e % 2) * SplitMatvec<B, K>::kPieces + e / 2] = __ldg(lv + e);
+  }
+  for (int b = threadIdx.x; b < K / 32; b += 32 * kSplitWarps) a.d[b] = __ldg(in.scales + b);
+  if constexpr (!SplitMatvec<B, K>::kQ8) {
+    __syncthreads();
+    a.sum_levels();
+  }
+}
+template <class B, int K>
+__device__ __forceinline__ void stage_input(const NormInput& in, SplitAct<B, K>& a) {
+  const NormStats st = norm_stats(in.x, K, in.layer_norm, in.eps, a.scratch);
+  for (int j = threadIdx.x; j < K; j += kNormThreads) {  // whole warps: K % 32 == 0
+    a.put_value(j, norm_value(in.x[j], st, in.weight[j], in.offset, in.bias, j));
+  }
+}
+template <class B, int K>
+__device__ __forceinline__ void stage_input(const GluInput& in, SplitAct<B, K>& a) {
+  for (int j = threadIdx.x; j < K; j += 32 * kSplitWarps) a.put_value(j, glu_value(in.gate[j], in.up[j], in.gelu));
+}
+
+// One row group's weights as a warp holds them.
+template <class B, int K> struct SplitLoads {
+  using M = SplitMatvec<B, K>;
+  uint4 q[M::kRows][M::kPerLane];
+  float d[M::kRows][M::kPerLane];
+  __device__ __forceinline__ void load(const MatvecPart& part, int row0, int lane) {
+#pragma unroll
+    for (int i = 0; i < M::kRows; ++i) {
+      const int r = min(row0 + i, part.rows - 1);  // rows past the end load the last row, write nothing
+      const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
+#pragma unroll
+      for (int j = 0; j < M::kPerLane; ++j) {
+        const int p = lane + 32 * j;
+        if (M::kPieces % 32 == 0 || p < M::kPieces) {
+          q[i][j] = ld128(wr + 16 * p);
+          d[i][j] = split_scale<B, K>(wr, M::kQ8 ? p / 2 : p);
+        } else {
+          q[i][j] = make_uint4(0, 0, 0, 0);
+          d[i][j] = 0.0f;
+        }
+      }
+    }
+  }
+};
+
+template <class B, int K>
+__device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K>& w, const SplitAct<B, K>& a, int lane,
+                                               float* acc) {
+  using M = SplitMatvec<B, K>;
+#pragma unroll
+  for (int j = 0; j < M::kPerLane; ++j) {
+    const int p = lane + 32 * j;
+    const bool live = M::kPieces % 32 == 0 || p < M::kPieces;
+    if constexpr (M::kQ8) {
+      const uint4 x = live ? a.q[p] : make_uint4(0, 0, 0, 0);
+      const float dx = live ? a.d[p / 2] : 0.0f;
+#pragma unroll
+      for (int i = 0; i < M::kRows; ++i) {
+        const uint4 q = w.q[i][j];
+        int s = __dp4a(static_cast<int>(q.x), static_cast<int>(x.x), 0);
+        s = __dp4a(static_cast<int>(q.y), static_cast<int>(x.y), s);
+        s = __dp4a(static_cast<int>(q.z), static_cast<int>(x.z), s);
+        s = __dp4a(static_cast<int>(q.w), static_cast<int>(x.w), s);
+        s += __shfl_xor_sync(0xffffffffu, s, 1);  // the block's other half
+        if (lane % 2 == 0) acc[i] += w.d[i][j] * dx * static_cast<float>(s);
+      }
+    } else if (live) {
+      const uint4 lo = a.q[p], hi = a.q[M::kPieces + p];
+      const int xl[4] = {static_cast<int>(lo.x), static_cast<int>(lo.y), static_cast<int>(lo.z), static_cast<int>(lo.w)};
+      const int xh[4] = {static_cast<int>(hi.x), static_cast<int>(hi.y), static_cast<int>(hi.z), static_cast<int>(hi.w)};
+      const float dx = a.d[p];
+      const int x8 = 8 * a.sum[p];
+#pragma unroll
+      for (int i = 0; i < M::kRows; ++i) {
+        const uint32_t q[4] = {w.q[i][j].x, w.q[i][j].y, w.q[i][j].z, w.q[i][j].w};
+        // sum((nibble - 8) * x) = sum(nibble * x) - 8 sum(x): the same integer, 8 fewer instructions
+        int s = -x8;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          s = __dp4a(static_cast<int>(q[k] & 0x0f0f0f0fu), xl[k], s);
+          s = __dp4a(static_cast<int>((q[k] >> 4) & 0x0f0f0f0fu), xh[k], s);
+        }
+        acc[i] += w.d[i][j] * dx * static_cast<float>(s);
+      }
+    }
+  }
+}
+
+template <class B, int K, int N, class In>
+__global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 warps of loads in flight
+    matvec_split(const __grid_constant__ MatvecParts<N> ps, const __grid_constant__ In in) {
+  using M = SplitMatvec<B, K>;
+  __shared__ SplitAct<B, K> act;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int groups = ps.blocks(M::kRows), stride = gridDim.x * kSplitWarps;
+  int g = blockIdx.x * kSplitWarps + warp, row0 = 0, r_next = 0;
+  // This warp's first group, and its second where the registers hold two,
+  // are in flight before the wait and while the block stages its input.
+  SplitLoads<B, K> cur, next;
+  if (g < groups) cur.load(part_of(ps, g, M::kRows, &row0), row0, lane);
+  if constexpr (M::kPrefetch) {
+    if (g + stride < groups) next.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
+  }
+  pdl_wait();
+  pdl_launch_dependents();
+  stage_input<B, K>(in, act);
+  __syncthreads();
+  for (; g < groups; g += stride) {
+    const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
+    float acc[M::kRows];
+#pragma unroll
+    for (int i = 0; i < M::kRows; ++i) acc[i] = 0.0f;
+    split_rows_dot<B, K>(cur, act, lane, acc);
+#pragma unroll
+    for (int i = 0; i < M::kRows; ++i) {
+      float s = acc[i];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+      if (lane == 0 && row0 + i < part.rows) store_out(part, row0 + i, row0 + i, s);
+    }
+    if constexpr (M::kPrefetch) {  // the group after next goes in flight while next is multiplied
+      cur = next;
+      if (g + 2 * stride < groups) next.load(part_of(ps, g + 2 * stride, M::kRows, &r_next), r_next, lane);
+    } else if (g + stride < groups) {
+      cur.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
+    }
+  }
+}
+
+// Blocks of a persistent matvec_split launch: as many as fit the GPU at
+// once (measured once per kernel), no more than there are row groups for.
+template <class B, int K, int N, class In>
+unsigned split_grid(const MatvecParts<N>& ps) {
+  static const int fit = [] {
+    int device = 0, sms = 0, per_sm = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, matvec_split<B, K, N, In>, 32 * kSplitWarps, 0);
+    return std::max(1, sms * std::max(1, per_sm));
+  }();
+  const int needed = (ps.blocks(SplitMatvec<B, K>::kRows) + kSplitWarps - 1) / kSplitWarps;
+  return static_cast<unsigned>(std::max(1, std::min(fit, needed)));
+}
+
+// y = W in for one activation row, W in split rows (every part Q8_0 or every
+// part Q4_0), the input levels, or a norm or GLU computed on the way.
+template <class B, int K, int N, class In>
+void launch_matvec_split(cudaStream_t s, const MatvecParts<N>& ps, const In& in) {
+  launch(matvec_split<B, K, N, In>, dim3(split_grid<B, K, N, In>(ps)), dim3(32 * kSplitWarps), 0, s, ps, in);
+}
+
+// Host-side launch of y = W x for `batch` rows and every part (one weight
+// matrix each, same type and row length, same input): one column per pass for
+// a decode step, eight for prefill (the weight row is dequantized once per
+// eight activation rows).
+// xsum: the activation blocks' sums (Q8_1: Q4_1 and Q5_1 weights), else unused.
+// levels, scales: the input's int8 levels (Q8Out; Q8_0 / Q4_0 weights), or
+// null for the float kernels.
+template <class B, int K, int N>
+void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* x, const float* xsum, int batch,
+                         const int8_t* levels = nullptr, const float* scales = nullptr) {
+  // if constexpr: the decode kernels exist only for the types and row lengths they serve.
+  if constexpr (Split<B>::kValue) {
+    if (batch == 1 && levels) {
+      launch_matvec_split<B, K, N>(s, ps, LevelsInput{levels, scales});
+      return;
+    }
+  } else if constexpr (CoalescedDot<B>::kValue && K % 32 == 0) {
+    if (batch == 1) {
+      launch(matvec_coalesced<B, K, N>, dim3(ps.blocks(kMatvecWarps)), dim3(32 * kMatvecWarps), 0, s, ps, x);
+      return;
+    }
+  }
+  const dim3 grid(ps.blocks(kMatvecWarps));
+  if (batch == 1) {
+    launch(matvec<B, K, 1, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, x, xsum, batch);
+  } else {
+    launch(matvec<B, K, 8, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, x, xsum, batch);
+  }
+}
+
+template <class B, int K>
+void launch_matvec(cudaStream_t s, const uint8_t* w, size_t row_bytes, int rows, const float* x, const float* xsum,
+                   int batch, float* y, const float* bias, const int8_t* levels = nullptr,
+                   const float* scales = nullptr) {
+  launch_matvec_parts<B, K, 1>(s, MatvecParts<1>{{{w, row_bytes, rows, y, bias}}}, x, xsum, batch, levels, scales);
+}
+
+}  // namespace forge::kernels::cuda
