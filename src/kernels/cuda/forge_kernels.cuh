@@ -333,6 +333,14 @@ struct Q8Out {
   float* scales;
 };
 
+// One block's term of an integer dot product as the interpreter forms it
+// (quant_legacy.cpp, built with -ffp-contract=off): (d_w * d_a) * sumi, each
+// product rounded on its own (no FMA), so that adding the terms in the
+// interpreter's order gives its float bit for bit.
+__device__ __forceinline__ float block_term(float d_w, float d_a, int sumi) {
+  return __fmul_rn(__fmul_rn(d_w, d_a), static_cast<float>(sumi));
+}
+
 // Q8_0 and Q8_1 levels as quant::quantize_row writes them: d = amax / 127
 // (float), q = roundf(clamp(x * (1 / d))), d stored as half.
 __global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {

@@ -126,6 +126,122 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constan
   }
 }
 
+// Sums of per-block terms (block_term) as the interpreter adds them. Across the lanes of a warp: in lane order, one add
+// at a time, when each lane holds at most one block's term (lanes 0, kStep,
+// 2 kStep, ... up to kLanes: the interpreter's block order, so rows of up to
+// 32 blocks come out bit for bit as on the CPU), else by a shuffle tree.
+template <bool kInOrder, int kLanes = 32, int kStep = 1>
+__device__ __forceinline__ float warp_sum(float v) {
+  if constexpr (kInOrder) {
+    float s = 0.0f;
+#pragma unroll
+    for (int l = 0; l < kLanes; l += kStep) s = __fadd_rn(s, __shfl_sync(0xffffffffu, v, l));
+    return s;
+  } else {
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+  }
+}
+
+// Weight types whose dot products the interpreter forms from integer block
+// sums against Q8_0 activations (no block minimum): the matrix-vector
+// kernels do the same on the activation's int8 levels.
+template <class B> struct IntDot {
+  static constexpr bool kValue =
+      std::is_same_v<B, BlockQ8_0> || std::is_same_v<B, BlockQ4_0> || std::is_same_v<B, BlockQ5_0>;
+};
+
+// Unit u of a row as 32 int8 levels (8 words) and its scale: split Q8_0 /
+// Q4_0 rows, Q5_0 blocks (levels (nibble | high bit << 4) - 16).
+template <class B, int K>
+__device__ __forceinline__ float unit_levels(const uint8_t* row, int u, int* w) {
+  if constexpr (std::is_same_v<B, BlockQ8_0>) {
+    const uint4 a = ld128(row + 32 * u), b = ld128(row + 32 * u + 16);
+    w[0] = a.x, w[1] = a.y, w[2] = a.z, w[3] = a.w, w[4] = b.x, w[5] = b.y, w[6] = b.z, w[7] = b.w;
+    return split_scale<B, K>(row, u);
+  } else if constexpr (std::is_same_v<B, BlockQ4_0>) {
+    const uint4 a = ld128(row + 16 * u);
+    const uint32_t q[4] = {a.x, a.y, a.z, a.w};
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      w[k] = static_cast<int>(__vsub4(q[k] & 0x0f0f0f0fu, 0x08080808u));
+      w[4 + k] = static_cast<int>(__vsub4((q[k] >> 4) & 0x0f0f0f0fu, 0x08080808u));
+    }
+    return split_scale<B, K>(row, u);
+  } else {  // Q5_0: d, qh (32 high bits), 16 nibble bytes
+    const uint8_t* b = row + static_cast<size_t>(u) * sizeof(BlockQ5_0);
+    const uint32_t qh = ld16(b + 2) | (static_cast<uint32_t>(ld16(b + 4)) << 16);
+    int lo[16], hi[16];
+    load_nibbles(b + 6, lo, hi);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      uint32_t wl = 0, wh = 0;
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = 4 * k + e;
+        const int q0 = (lo[j] | static_cast<int>(((qh >> j) & 1u) << 4)) - 16;
+        const int q1 = (hi[j] | static_cast<int>(((qh >> (j + 16)) & 1u) << 4)) - 16;
+        wl |= (static_cast<uint32_t>(q0) & 0xffu) << (8 * e);
+        wh |= (static_cast<uint32_t>(q1) & 0xffu) << (8 * e);
+      }
+      w[k] = static_cast<int>(wl);
+      w[4 + k] = static_cast<int>(wh);
+    }
+    return h2f(ld16(b));
+  }
+}
+
+// IntDot weights against up to kCols activation rows of int8 levels and
+// scales (Q8Out): one warp a row, a lane a unit; each unit's integer sum by
+// __dp4a, its term and the row's sum formed as the interpreter does
+// (block_term, warp_sum: bit for bit for rows of up to 32 blocks).
+template <class B, int K, int kCols, int N>
+__global__ void __launch_bounds__(32 * kMatvecWarps) matvec_int(const __grid_constant__ MatvecParts<N> ps,
+                                                                const int8_t* __restrict__ levels,
+                                                                const float* __restrict__ scales, int batch) {
+  pdl_wait();
+  pdl_launch_dependents();
+  constexpr int kUnits = K / 32;
+  const int lane = threadIdx.x % 32;
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
+  const int r = row0 + threadIdx.x / 32, rows = part.rows;
+  if (r >= rows) return;
+  const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
+  for (int b0 = 0; b0 < batch; b0 += kCols) {
+    float acc[kCols];
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
+    for (int u = lane; u < kUnits; u += 32) {
+      int w[8];
+      const float d = unit_levels<B, K>(wr, u, w);
+#pragma unroll
+      for (int c = 0; c < kCols; ++c) {
+        if (b0 + c < batch) {
+          const size_t at = static_cast<size_t>(b0 + c) * kUnits + u;
+          const int4* xa = reinterpret_cast<const int4*>(levels + 32 * at);
+          const int4 x0 = __ldg(xa), x1 = __ldg(xa + 1);
+          int sumi = __dp4a(w[0], x0.x, 0);
+          sumi = __dp4a(w[1], x0.y, sumi);
+          sumi = __dp4a(w[2], x0.z, sumi);
+          sumi = __dp4a(w[3], x0.w, sumi);
+          sumi = __dp4a(w[4], x1.x, sumi);
+          sumi = __dp4a(w[5], x1.y, sumi);
+          sumi = __dp4a(w[6], x1.z, sumi);
+          sumi = __dp4a(w[7], x1.w, sumi);
+          acc[c] = __fadd_rn(acc[c], block_term(d, __ldg(scales + at), sumi));
+        }
+      }
+    }
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) {
+      const float s = warp_sum<(kUnits <= 32), (kUnits < 32 ? kUnits : 32)>(acc[c]);
+      if (lane == 0 && b0 + c < batch) store_out(part, static_cast<size_t>(b0 + c) * rows + r, r, s);
+    }
+  }
+}
+
 // Decode (one activation row) for F16 and Q6_K (the output matrix of the
 // Q4_0 presets): the lanes of a warp read consecutive bytes of the weight row
 // (coalesced), instead of one 64/210-byte unit per lane as matvec does. F16:
@@ -356,7 +472,7 @@ __device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K>& w, const 
         s = __dp4a(static_cast<int>(q.z), static_cast<int>(x.z), s);
         s = __dp4a(static_cast<int>(q.w), static_cast<int>(x.w), s);
         s += __shfl_xor_sync(0xffffffffu, s, 1);  // the block's other half
-        if (lane % 2 == 0) acc[i] += w.d[i][j] * dx * static_cast<float>(s);
+        if (lane % 2 == 0) acc[i] = __fadd_rn(acc[i], block_term(w.d[i][j], dx, s));
       }
     } else if (live) {
       const uint4 lo = a.q[p], hi = a.q[M::kPieces + p];
@@ -374,7 +490,7 @@ __device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K>& w, const 
           s = __dp4a(static_cast<int>(q[k] & 0x0f0f0f0fu), xl[k], s);
           s = __dp4a(static_cast<int>((q[k] >> 4) & 0x0f0f0f0fu), xh[k], s);
         }
-        acc[i] += w.d[i][j] * dx * static_cast<float>(s);
+        acc[i] = __fadd_rn(acc[i], block_term(w.d[i][j], dx, s));
       }
     }
   }
@@ -407,9 +523,8 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
     split_rows_dot<B, K>(cur, act, lane, acc);
 #pragma unroll
     for (int i = 0; i < M::kRows; ++i) {
-      float s = acc[i];
-#pragma unroll
-      for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+      // One piece a lane: block b's term is on lane b (Q4_0) or 2b (Q8_0), summed in block order.
+      const float s = warp_sum<M::kPerLane == 1, M::kPieces < 32 ? M::kPieces : 32, M::kQ8 ? 2 : 1>(acc[i]);
       if (lane == 0 && row0 + i < part.rows) store_out(part, row0 + i, row0 + i, s);
     }
     if constexpr (M::kPrefetch) {  // the group after next goes in flight while next is multiplied
@@ -466,6 +581,13 @@ void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* 
     }
   }
   const dim3 grid(ps.blocks(kMatvecWarps));
+  if constexpr (IntDot<B>::kValue && K % 32 == 0) {
+    if (levels) {
+      if (batch == 1) launch(matvec_int<B, K, 1, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, levels, scales, batch);
+      else launch(matvec_int<B, K, 8, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, levels, scales, batch);
+      return;
+    }
+  }
   if (batch == 1) {
     launch(matvec<B, K, 1, N>, grid, dim3(32 * kMatvecWarps), 0, s, ps, x, xsum, batch);
   } else {

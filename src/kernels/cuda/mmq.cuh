@@ -171,10 +171,11 @@ __global__ void __launch_bounds__(kMmqThreads)
           int c[4];
           mma_s8(c, a[mt], b0r, b1r);
           // c: (row g, token 2 tig), (g, 2 tig + 1), (g + 8, 2 tig), (g + 8, 2 tig + 1)
-          acc[mt][nt][0] += dw[mt][0] * dx0 * static_cast<float>(c[0]);
-          acc[mt][nt][1] += dw[mt][0] * dx1 * static_cast<float>(c[1]);
-          acc[mt][nt][2] += dw[mt][1] * dx0 * static_cast<float>(c[2]);
-          acc[mt][nt][3] += dw[mt][1] * dx1 * static_cast<float>(c[3]);
+          // block after block, each term as the interpreter forms it: its float, bit for bit
+          acc[mt][nt][0] = __fadd_rn(acc[mt][nt][0], block_term(dw[mt][0], dx0, c[0]));
+          acc[mt][nt][1] = __fadd_rn(acc[mt][nt][1], block_term(dw[mt][0], dx1, c[1]));
+          acc[mt][nt][2] = __fadd_rn(acc[mt][nt][2], block_term(dw[mt][1], dx0, c[2]));
+          acc[mt][nt][3] = __fadd_rn(acc[mt][nt][3], block_term(dw[mt][1], dx1, c[3]));
         }
       }
     }

@@ -328,7 +328,7 @@ class CudaModel : public model::Forward {
     }
     if (accumulate && n != 1) throw CudaError("internal: a residual add fused into a projection of several rows");
     const kc::MatvecParts<1> ps{{{w, row_bytes, rows, y, bias, accumulate}}};
-    if constexpr (kc::Split<B>::kValue) {
+    if constexpr (kc::IntDot<B>::kValue) {
       kc::launch_matvec_parts<B, K, 1>(stream_, ps, x, xsum, n, levels_of<K>(x), scales_of<K>(x));
     } else {
       kc::launch_matvec_parts<B, K, 1>(stream_, ps, x, xsum, n);
@@ -355,7 +355,7 @@ class CudaModel : public model::Forward {
       for (const auto& p : ps.p) matmul<B, K>(p.w, p.row_bytes, p.rows, p.y, p.bias, x, xsum, n);
       return;
     }
-    if constexpr (kernels::cuda::Split<B>::kValue) {
+    if constexpr (kernels::cuda::IntDot<B>::kValue) {
       kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n, levels_of<K>(x), scales_of<K>(x));
     } else {
       kernels::cuda::launch_matvec_parts<B, K, N>(stream_, ps, x, xsum, n);
