@@ -145,8 +145,8 @@ void check_attention(int n, int pos0, int window, std::mt19937& rng) {
   CHECK(cudaMemset(o, 0xff, q.size() * 4));
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   auto ref = kc::attention<HD, HD, NH, NKV, __half>;
-  CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
-  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, 0.0f, dp, kc::Q8Out{}, kc::RopeKv{});
+  CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kc::attention_smem_bytes<HD>(ctx))));
+  ref<<<dim3(NH, n), kc::kAttnThreads, kc::attention_smem_bytes<HD>(ctx)>>>(dq, o_ref, dk, dv, window, scale, 0.0f, dp, kc::Q8Out{}, kc::RopeKv{});
   kc::attention_prefill<HD, HD, NH, NKV, __half>
       <<<dim3(NH, (n + kc::kPaQueries - 1) / kc::kPaQueries), kc::kPaThreads>>>(dq, o, dk, dv, window, scale, 0.0f,
                                                                                 dp, n);
@@ -187,8 +187,8 @@ void check_attention_mma(int n, int pos0, int window, float cap, std::mt19937& r
   CHECK(cudaMemset(o, 0xff, q.size() * 4));  // NaN: every output must be written
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   auto ref = kc::attention<HD, HD, NH, NKV, KvT>;
-  CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, ctx * 4));
-  ref<<<dim3(NH, n), kc::kAttnThreads, ctx * 4>>>(dq, o_ref, dk, dv, window, scale, cap, dp, kc::Q8Out{}, kc::RopeKv{});
+  CHECK(cudaFuncSetAttribute(ref, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kc::attention_smem_bytes<HD>(ctx))));
+  ref<<<dim3(NH, n), kc::kAttnThreads, kc::attention_smem_bytes<HD>(ctx)>>>(dq, o_ref, dk, dv, window, scale, cap, dp, kc::Q8Out{}, kc::RopeKv{});
   CHECK(cudaGetLastError());
   if constexpr (kQW == 0) {
     kc::launch_attention_mma<HD, HD, NH, NKV, KvT>(nullptr, dq, o, dk, dv, window, scale, cap, dp, n);

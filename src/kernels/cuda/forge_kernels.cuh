@@ -656,13 +656,35 @@ struct RopeKv {
   int rope_dims = 0;
   bool adjacent = false;
 };
+// Keys are read in tiles of kRows positions copied to shared memory with
+// coalesced loads (a thread's own row of the cache, read straight, cost a
+// 32-byte sector a 4-byte load), rows padded to an odd number of words so
+// that the threads of a warp, each on its own row, hit distinct banks. The
+// products and sums are the same as reading the cache directly.
+template <int HD, class KvT> struct AttnTile {
+  static constexpr int kRowWords = HD * static_cast<int>(sizeof(KvT)) / 4 + 1;
+  static constexpr int kRows = 32 * (256 / kRowWords < 1 ? 1 : 256 / kRowWords > 8 ? 8 : 256 / kRowWords);
+  static constexpr size_t kBytes = static_cast<size_t>(kRows) * kRowWords * 4;
+};
+// attention's dynamic shared memory: the key tile, then one score a position.
+template <int HD>
+constexpr size_t attention_smem_bytes(int max_context) {
+  const size_t tile = AttnTile<HD, float>::kBytes > AttnTile<HD, __half>::kBytes ? AttnTile<HD, float>::kBytes
+                                                                                   : AttnTile<HD, __half>::kBytes;
+  return tile + static_cast<size_t>(max_context) * sizeof(float);
+}
+
 template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kAttnThreads)
     attention(const float* q, float* out, KvT* k_cache, KvT* v_cache, int window, float scale,
               float cap, const int* params, Q8Out qo = {}, RopeKv rk = {}) {
   pdl_wait();
   pdl_launch_dependents();
-  extern __shared__ float smem[];
+  extern __shared__ float dyn[];
+  using Tile = AttnTile<HD, KvT>;
+  static_assert(HD % 2 == 0 && HD * sizeof(KvT) % 4 == 0, "key rows of whole words");
+  uint32_t* tile = reinterpret_cast<uint32_t*>(dyn);
+  float* smem = dyn + Tile::kRows * Tile::kRowWords;  // scores
   static_assert(HDV <= kAttnThreads, "a value head fits one block");
   constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV;
   constexpr int kParts = kAttnThreads / HDV;
@@ -702,23 +724,33 @@ __global__ void __launch_bounds__(kAttnThreads)
   }
   __syncthreads();
   float mx = -INFINITY;
-  for (int j = threadIdx.x; j < len; j += kAttnThreads) {
-    const KvT* kr = k_cache + static_cast<size_t>(start + j) * kKW + kvh * HD;
-    float s = 0.0f;
-    if (rk.k && start + j == p) {
-#pragma unroll 8
-      for (int d = 0; d < HD / 2; ++d) s += qs[2 * d] * k_now[2 * d] + qs[2 * d + 1] * k_now[2 * d + 1];
-    } else {
-#pragma unroll 8
-      for (int d = 0; d < HD / 2; ++d) {
-        const float2 kv = kv_load2(kr + 2 * d);
-        s += qs[2 * d] * kv.x + qs[2 * d + 1] * kv.y;
-      }
+  constexpr int kWords = Tile::kRowWords - 1;  // a key row's words
+  for (int j0 = 0; j0 < len; j0 += Tile::kRows) {
+    const int rows = min(Tile::kRows, len - j0);
+    __syncthreads();  // the previous tile is read
+    for (int e = threadIdx.x; e < rows * kWords; e += kAttnThreads) {
+      const int jj = e / kWords, w = e % kWords;
+      if (rk.k && start + j0 + jj == p) continue;  // the current key: k_now (the cache row may be being written)
+      const uint32_t* kr = reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(start + j0 + jj) * kKW + kvh * HD);
+      tile[jj * Tile::kRowWords + w] = kr[w];
     }
-    s *= scale;
-    if (cap > 0.0f) s = cap * tanhf(s / cap);
-    smem[j] = s;
-    mx = fmaxf(mx, s);
+    __syncthreads();
+    for (int jj = threadIdx.x; jj < rows; jj += kAttnThreads) {
+      const int j = j0 + jj;
+      const KvT* kr = reinterpret_cast<const KvT*>(tile + jj * Tile::kRowWords);
+      float s = 0.0f;
+      if (rk.k && start + j == p) {
+#pragma unroll 8
+        for (int d = 0; d < HD / 2; ++d) s += qs[2 * d] * k_now[2 * d] + qs[2 * d + 1] * k_now[2 * d + 1];
+      } else {
+#pragma unroll 8
+        for (int d = 0; d < HD / 2; ++d) s += qs[2 * d] * kv_load(kr + 2 * d) + qs[2 * d + 1] * kv_load(kr + 2 * d + 1);
+      }
+      s *= scale;
+      if (cap > 0.0f) s = cap * tanhf(s / cap);
+      smem[j] = s;
+      mx = fmaxf(mx, s);
+    }
   }
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));

@@ -154,7 +154,7 @@ class CudaModel : public model::Forward {
     if (!err.empty()) throw CudaError(std::string(prop.name) + ": " + err);
     if (s.attn_smem > prop.sharedMemPerBlockOptin) {
       throw CudaError("--max-context " + std::to_string(s.max_context) + " needs " + std::to_string(s.attn_smem) +
-                      " bytes of shared memory for attention scores; " + prop.name + " allows " +
+                      " bytes of shared memory for attention (its scores and a tile of keys); " + prop.name + " allows " +
                       std::to_string(prop.sharedMemPerBlockOptin));
     }
     device_name_ = prop.name;
