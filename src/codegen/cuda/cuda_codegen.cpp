@@ -9,8 +9,8 @@
 
 #include "codegen/cpu/cpu_codegen.h"
 #include "codegen/cpu/weights_export.h"
-#include "kernels/cuda/split_layout.h"
 #include "graph/passes/memory_plan.h"
+#include "kernels/cuda/split_layout.h"
 #include "quant/quant.h"
 
 #ifndef FORGE_SOURCE_DIR_PATH
@@ -88,7 +88,11 @@ constexpr size_t kGemmChunkElems = size_t{32} << 20;
 class Emitter {
  public:
   Emitter(const Graph& g, const CudaOptions& o)
-      : g_(g), s_(*g.spec), o_(o), plan_(graph::passes::plan_memory(g, o.max_batch)), layout_(cpu::weight_layout(g, cpu::WeightPacking::kCudaSplit)) {}
+      : g_(g),
+        s_(*g.spec),
+        o_(o),
+        plan_(graph::passes::plan_memory(g, o.max_batch)),
+        layout_(cpu::weight_layout(g, cpu::WeightPacking::kCudaSplit)) {}
 
   std::string model_cu();
   std::string model_h() const;
@@ -369,16 +373,6 @@ std::string Emitter::split_launch_args(int i, const graph::MatMulOp& m, int acc_
   return a.str();
 }
 
-// One-row (decode) steps run fewer kernels:
-// - a norm of the whole row, or a GLU, of at most kDecodeFuseMaxWidth values
-//   followed by a projection of its result that nothing else reads, with
-//   Q8_0 / Q4_0 weights: the projection's blocks compute the norm or GLU
-//   themselves (matvec.cuh NormInput, GluInput), one launch instead of two;
-// - a projection whose one output is next added to the residual stream (the
-//   norm's residual or an AddOp) and read by nothing else: it adds its
-//   product to the stream itself (MatvecPart::accumulate), and the norm that
-//   follows can then be computed by the next projection.
-// Steps of several rows take the plain launches (the else branches).
 int Emitter::residual_target(int i) const {
   const int n_ops = static_cast<int>(g_.ops.size());
   const auto* mm = std::get_if<graph::MatMulOp>(&g_.ops[i].params);
@@ -394,6 +388,18 @@ int Emitter::residual_target(int i) const {
   return target != out && last_reader(i, out) == i + 1 ? target : -1;
 }
 
+// One-row (decode) steps run fewer kernels:
+// - a norm of the whole row, or a GLU, of at most kDecodeFuseMaxWidth values
+//   followed by a projection of its result that nothing else reads, with
+//   Q8_0 / Q4_0 weights: the projection's blocks compute the norm or GLU
+//   themselves (matvec.cuh NormInput, GluInput), one launch instead of two;
+// - a projection whose one output is next added to the residual stream (the
+//   norm's residual or an AddOp) and read by nothing else: it adds its
+//   product to the stream itself (MatvecPart::accumulate), and the norm that
+//   follows can then be computed by the next projection.
+// - RoPE followed by the attention that reads its q and k: the attention
+//   kernel rotates them and writes the KV cache (forge_kernels.cuh RopeKv).
+// Steps of several rows take the plain launches (the else branches).
 int Emitter::decode_fusion(int i, const std::string& rows) {
   const int n_ops = static_cast<int>(g_.ops.size());
   const Op& a = g_.ops[i];

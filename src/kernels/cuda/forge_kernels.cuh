@@ -7,9 +7,15 @@
 // Matching the interpreter: its quantized dot products quantize the
 // activation row first (Q8_0, Q8_1 or Q8_K: quant::vec_dot_type) and sum
 // d_w * d_a * sum(q_w * q_a). Here the activation row is quantized the same
-// way and dequantized again (`fake_quant_*`), and the weights are dequantized
-// to floats: the same products, summed in another order, so the logits agree
-// to float rounding rather than to the activation quantization error.
+// way (`fake_quant_*`, bit for bit). Q8_0 / Q4_0 / Q5_0 weights then take the
+// interpreter's integer block sums and float terms (block_term; matvec.cuh,
+// mmq.cuh); other types are dequantized to floats and multiplied with the
+// dequantized levels: the same products, summed in another order, so the
+// logits agree to float rounding rather than to the quantization error.
+// The other headers of this folder: matvec.cuh (decode matrix-vector
+// kernels), mmq.cuh and gemm.cuh (prefill products), attention_mma.cuh
+// (prefill attention), split_layout.h (the Q8_0 / Q4_0 weight layout),
+// launch.cuh (programmatic dependent launch).
 #pragma once
 
 #include <cuda_bf16.h>

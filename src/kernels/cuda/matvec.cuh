@@ -1,8 +1,9 @@
 // Matrix-vector products for decode steps and small batches: y[b][r] =
 // W[r] . x[b] (+ bias[r]), the kernels and their host-side launch.
 // Q8_0 / Q4_0 rows (split rows, split_layout.h) with one activation row go
-// through matvec_split on int8 levels; F16 and Q6_K rows through
-// matvec_coalesced; the rest, and batches, through matvec.
+// through matvec_split on int8 levels; Q5_0 rows, and Q8_0 / Q4_0 batches,
+// through matvec_int (integer block sums, the interpreter's floats); F16 and
+// Q6_K rows through matvec_coalesced; the rest through matvec (floats).
 #pragma once
 
 #include <cuda_runtime.h>
