@@ -2,8 +2,9 @@
 // project (model.cu, model.h, main.cpp, CMakeLists.txt) whose step launches
 // the kernels of src/kernels/cuda with this model's dimensions as constants;
 // the decode step is captured once as a CUDA graph (runtime/cuda_model.h).
-// weights.bin is the CPU target's file (GGML blocks, 64-byte aligned), which
-// the kernels read as it is once uploaded.
+// weights.bin is written by the CPU target's exporter with the CUDA packing
+// (WeightPacking::kCudaSplit: Q8_0 / Q4_0 in split rows, other types as GGML
+// blocks, 64-byte aligned), which the kernels read as it is once uploaded.
 #pragma once
 
 #include <string>
