@@ -200,7 +200,6 @@ template <class B> struct Split {
 template <class B, int K> struct SplitRow {
   static constexpr GgmlType kType = std::is_same_v<B, BlockQ8_0> ? GgmlType::Q8_0 : GgmlType::Q4_0;
   static constexpr int kQuantBytes = static_cast<int>(split_quant_bytes(kType, K));
-  static constexpr int kStride = static_cast<int>(split_row_stride(kType, K));
 };
 template <class B, int K>
 __device__ __forceinline__ float split_scale(const uint8_t* row, int u) {
@@ -571,8 +570,6 @@ __device__ __forceinline__ void kv_store(__half* p, float v) { *p = __float2half
 __device__ __forceinline__ void kv_store(float* p, float v) { *p = v; }
 __device__ __forceinline__ float kv_load(const __half* p) { return __half2float(*p); }
 __device__ __forceinline__ float kv_load(const float* p) { return *p; }
-__device__ __forceinline__ float2 kv_load2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
-__device__ __forceinline__ float2 kv_load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 // v as the cache holds it (rounded to half in an F16 cache).
 template <class KvT>
 __device__ __forceinline__ float kv_round(float v) {
