@@ -564,7 +564,7 @@ void launch_matvec_split(cudaStream_t s, const MatvecParts<N>& ps, const In& in)
 // a decode step, eight for prefill (the weight row is dequantized once per
 // eight activation rows).
 // xsum: the activation blocks' sums (Q8_1: Q4_1 and Q5_1 weights), else unused.
-// levels, scales: the input's int8 levels (Q8Out; Q8_0 / Q4_0 weights), or
+// levels, scales: the input's int8 levels (Q8Out; IntDot weights: Q8_0, Q4_0, Q5_0), or
 // null for the float kernels.
 template <class B, int K, int N>
 void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* x, const float* xsum, int batch,
