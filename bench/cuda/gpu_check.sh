@@ -2,9 +2,9 @@
 # One device call: checks compiled CUDA models against the CPU interpreter on
 # the GPU machine, then times forge synth models. Run from the repository root
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
-#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [pdl] [profile]
+#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [profile]
 # (check-gemm needs check in the same call: it reuses its programs and logits;
-# modes, selfcheck, pdl and profile need speed: they use its programs)
+# modes, selfcheck, ab and profile need speed: they use its programs)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
 # The forge binary and the static libraries a generated project links were
@@ -164,14 +164,18 @@ if [[ " $PARTS " == *" selfcheck "* ]]; then  # after speed, on its programs
   done
 fi
 
-if [[ " $PARTS " == *" pdl "* ]]; then  # after speed, on its programs
-  # Generation with and without programmatic dependent launch (launch.cuh).
-  echo "== tg128 tok/s with programmatic dependent launch (default) and without (FORGE_CUDA_PDL=0)"
+if [[ " $PARTS " == *" ab "* ]]; then  # after speed, on its programs
+  # Generation by default and with each setting of AB (environment
+  # assignments, space-separated; default: without programmatic dependent
+  # launch, launch.cuh), same programs, one after the other.
+  AB=${AB:-FORGE_CUDA_PDL=0}
+  tg() { env "$@" "$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])'; }
+  echo "== tg128 tok/s: default, then $AB"
   while read -r n; do
-    on=$("$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])')
-    off=$(FORGE_CUDA_PDL=0 "$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])')
-    printf '%-22s %10s %10s\n' "$n" "$on" "$off"
-  done <"$W/speed.txt" | tee "$OUT/pdl.txt"
+    line=$(printf '%-22s %10s' "$n" "$(tg)")
+    for v in $AB; do line="$line $(printf '%10s' "$(tg "$v")")"; done
+    echo "$line"
+  done <"$W/speed.txt" | tee "$OUT/ab.txt"
 fi
 
 if [[ " $PARTS " == *" profile "* ]]; then  # after speed, on its programs
