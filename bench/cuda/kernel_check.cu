@@ -5,6 +5,8 @@
 //   mmq (int8 tensor cores) vs matvec<8 rows> on the same quantized inputs;
 //   the decode matvec with __dp4a on int8 levels vs the float one;
 //   attention_prefill (16 queries a block, online softmax) vs attention;
+//   the one-token attention with RoPE and the KV write fused (RopeKv) vs
+//   rope_kv, then attention;
 //   attention_mma (tensor cores, split f16 operands) vs attention, with the F16
 //   and the F32 cache, windows and softcaps, queries of very different sizes.
 // Prints one line per case and exits 1 if any relative RMS is over 1e-5; then
@@ -157,6 +159,60 @@ void check_attention(int n, int pos0, int window, std::mt19937& rng) {
                 window);
   report(what, rel_rms(download(o_ref, q.size()), download(o, q.size())));
   cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o_ref), cudaFree(o);
+}
+
+// The one-token attention with RoPE and the KV write fused in (RopeKv, keys
+// and values of earlier positions copied before pdl_wait) against rope_kv
+// and then attention on the cache, at a position past the copied tile and
+// inside it, with and without a window: the same numbers.
+template <int HD, int NH, int NKV, class KvT>
+void check_decode_attention(int pos, int window, std::mt19937& rng) {
+  const int ctx = pos + 1;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> q(NH * HD), k(NKV * HD), v(NKV * HD), inv(HD / 2);
+  for (float& x : q) x = nd(rng);
+  for (float& x : k) x = nd(rng);
+  for (float& x : v) x = nd(rng);
+  for (int i = 0; i < HD / 2; ++i) inv[i] = static_cast<float>(std::pow(10000.0, -2.0 * i / HD));
+  std::vector<KvT> kc_(static_cast<size_t>(ctx) * NKV * HD), vc_(kc_.size());
+  for (auto& x : kc_) x = KvT(nd(rng));
+  for (auto& x : vc_) x = KvT(nd(rng));
+  const std::vector<int> params = {pos};
+  float *dq = upload(q), *dk = upload(k), *dv = upload(v), *dinv = upload(inv);
+  float* dq2 = upload(q);
+  KvT *kc1 = upload(kc_), *vc1 = upload(vc_), *kc2 = upload(kc_), *vc2 = upload(vc_);
+  int* dp = upload(params);
+  float *o_ref = nullptr, *o = nullptr;
+  CHECK(cudaMalloc(&o_ref, q.size() * 4));
+  CHECK(cudaMalloc(&o, q.size() * 4));
+  CHECK(cudaMemset(o, 0xff, q.size() * 4));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  const size_t smem = kc::attention_smem_bytes<HD>(ctx);
+  auto att = kc::attention<HD, HD, NH, NKV, KvT>;
+  CHECK(cudaFuncSetAttribute(att, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  kc::rope_kv<KvT><<<dim3(kc::blocks_for((NH + NKV) * HD / 2 + NKV * HD, 256), 1), 256>>>(
+      dq, dk, dv, kc1, vc1, NH, NKV, HD, HD, HD, false, dinv, 1.0f, dp);
+  att<<<dim3(NH, 1), kc::kAttnThreads, smem>>>(dq, o_ref, kc1, vc1, window, scale, 0.0f, dp, kc::Q8Out{}, kc::RopeKv{});
+  kc::RopeKv rk;
+  rk.k = upload(k);
+  rk.v = upload(v);
+  rk.inv_freq = dinv;
+  rk.rope_dims = HD;
+  att<<<dim3(NH, 1), kc::kAttnThreads, smem>>>(dq2, o, kc2, vc2, window, scale, 0.0f, dp, kc::Q8Out{}, rk);
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  const auto want = download(o_ref, q.size()), got = download(o, q.size());
+  const bool same = std::memcmp(want.data(), got.data(), want.size() * 4) == 0;
+  char what[96];
+  std::snprintf(what, sizeof what, "attention + RopeKv hd %d, %d/%d heads, at %d, window %d, kv %s%s", HD, NH, NKV,
+                pos, window, std::is_same_v<KvT, float> ? "f32" : "f16", same ? " (same bits)" : "");
+  report(what, rel_rms(want, got));
+  for (void* ptr : {static_cast<void*>(dq), static_cast<void*>(dk), static_cast<void*>(dv), static_cast<void*>(dinv),
+                    static_cast<void*>(dq2), static_cast<void*>(kc1), static_cast<void*>(vc1), static_cast<void*>(kc2),
+                    static_cast<void*>(vc2), static_cast<void*>(dp), static_cast<void*>(o_ref), static_cast<void*>(o),
+                    const_cast<void*>(static_cast<const void*>(rk.k)), const_cast<void*>(static_cast<const void*>(rk.v))}) {
+    cudaFree(ptr);
+  }
 }
 
 // attention_mma against attention on random queries whose rows differ in size
@@ -314,6 +370,12 @@ int main(int argc, char** argv) {
     check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
     check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
   }
+  check_decode_attention<64, 9, 3, __half>(5, 0, rng);      // smollm2-135m, inside the copied tile
+  check_decode_attention<64, 9, 3, __half>(700, 0, rng);    // past it
+  check_decode_attention<64, 32, 8, __half>(600, 100, rng);  // a window
+  check_decode_attention<64, 32, 8, float>(300, 0, rng);     // F32 cache (a smaller tile)
+  check_decode_attention<128, 24, 8, __half>(250, 0, rng);   // llama-3.2-3b
+  check_decode_attention<128, 24, 8, float>(40, 30, rng);
   check_attention<64, 32, 8>(512, 0, 0, rng);           // llama-3.2-1b
   check_attention<64, 9, 3>(512, 0, 0, rng);            // smollm2-135m
   check_attention<64, 32, 8>(200, 300, 0, rng);         // a second prefill chunk

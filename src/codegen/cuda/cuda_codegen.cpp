@@ -462,7 +462,7 @@ int Emitter::decode_fusion(int i, const std::string& rows) {
 }
 
 std::string Emitter::model_cu() {
-  if (s_.head_dim_v > 256 || s_.head_dim % 2 != 0) {
+  if (s_.head_dim > 256 || s_.head_dim_v > 256 || s_.head_dim % 2 != 0) {
     throw CodegenError("head size " + std::to_string(s_.head_dim) + "/" + std::to_string(s_.head_dim_v) +
                        ": the CUDA attention kernel takes even key heads and value heads up to 256");
   }
@@ -542,7 +542,7 @@ std::string Emitter::model_cu() {
     << "constexpr int kMaxContext = " << o_.max_context << ";\n"
     << "constexpr int kMaxBatch = " << o_.max_batch << ";  // tokens per prefill step\n"
     << "// attention: a tile of keys, then the scores (one float per position)\n"
-    << "constexpr size_t kAttnSmem = kc::attention_smem_bytes<kHeadDim>(kMaxContext);\n\n"
+    << "constexpr size_t kAttnSmem = kc::attention_smem_bytes<kHeadDim, kHeadDimV>(kMaxContext);\n\n"
     << "// ---- device memory: " << plan_.ranges.size() << " live ranges of " << g_.buffers.size()
     << " buffers in one arena (" << plan_.unshared_bytes << " bytes without reuse) ----\n"
     << "constexpr size_t kArenaBytes = " << plan_.arena_bytes << ";\n"

@@ -487,21 +487,35 @@ struct NormStats {
   double mean;
   float scale;
 };
-__device__ __forceinline__ NormStats norm_stats(const float* x, int group, bool layer_norm, float eps,
-                                                double* scratch) {
+// x(i): the thread's i-th value of the group, index threadIdx.x + i * kNormThreads
+// (per_thread >= group / kNormThreads rounded up: a constant keeps them in registers).
+template <class X>
+__device__ __forceinline__ NormStats norm_stats_of(X x, int per_thread, int group, bool layer_norm, float eps,
+                                                   double* scratch) {
   double mean = 0.0;
   if (layer_norm) {
     double s = 0.0;
-    for (int j = threadIdx.x; j < group; j += kNormThreads) s += x[j];
+#pragma unroll
+    for (int i = 0; i < per_thread; ++i) {
+      if (threadIdx.x + i * kNormThreads < group) s += x(i);
+    }
     mean = block_sum<kNormThreads>(s, scratch) / group;
   }
   double ss = 0.0;
-  for (int j = threadIdx.x; j < group; j += kNormThreads) {
-    const double c = x[j] - mean;
-    ss += c * c;
+#pragma unroll
+  for (int i = 0; i < per_thread; ++i) {
+    if (threadIdx.x + i * kNormThreads < group) {
+      const double c = x(i) - mean;
+      ss += c * c;
+    }
   }
   ss = block_sum<kNormThreads>(ss, scratch);
   return {mean, static_cast<float>(1.0 / sqrt(ss / group + eps))};
+}
+__device__ __forceinline__ NormStats norm_stats(const float* x, int group, bool layer_norm, float eps,
+                                                double* scratch) {
+  return norm_stats_of([&](int i) { return x[threadIdx.x + i * kNormThreads]; },
+                       (group + kNormThreads - 1) / kNormThreads, group, layer_norm, eps, scratch);
 }
 __device__ __forceinline__ float norm_value(float x, const NormStats& st, float w, float offset, const float* bias,
                                             int j) {
@@ -540,10 +554,16 @@ __global__ void __launch_bounds__(kNormThreads)
 
 // RoPE of one pair (x0, x1) at position pos (RoFormer), as the interpreter:
 // theta in double, cos and sin rounded to float, products rounded one by one.
-__device__ __forceinline__ float2 rope_pair(float x0, float x1, int pos, float inv_freq, float rope_scale) {
+__device__ __forceinline__ float2 rope_cos_sin(int pos, float inv_freq, float rope_scale) {
   const double theta = pos / static_cast<double>(rope_scale) * inv_freq;
-  const float cs = static_cast<float>(cos(theta)), sn = static_cast<float>(sin(theta));
-  return make_float2(__fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn)), __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs)));
+  return make_float2(static_cast<float>(cos(theta)), static_cast<float>(sin(theta)));
+}
+__device__ __forceinline__ float2 rope_rotate(float x0, float x1, float2 cs) {
+  return make_float2(__fsub_rn(__fmul_rn(x0, cs.x), __fmul_rn(x1, cs.y)),
+                     __fadd_rn(__fmul_rn(x0, cs.y), __fmul_rn(x1, cs.x)));
+}
+__device__ __forceinline__ float2 rope_pair(float x0, float x1, int pos, float inv_freq, float rope_scale) {
+  return rope_rotate(x0, x1, rope_cos_sin(pos, inv_freq, rope_scale));
 }
 
 // Rotates the first rope_dims dims of each query and key head of n tokens.
@@ -669,33 +689,76 @@ template <int HD, class KvT> struct AttnTile {
   static constexpr int kRows = 32 * (256 / kRowWords < 1 ? 1 : 256 / kRowWords > 8 ? 8 : 256 / kRowWords);
   static constexpr size_t kBytes = static_cast<size_t>(kRows) * kRowWords * 4;
 };
-// attention's dynamic shared memory: the key tile, then one score a position.
-template <int HD>
+// One-token steps also copy the values of the first tile's positions to
+// shared memory (before pdl_wait(), with the keys): rows of HDV values.
+template <int HD, int HDV, class KvT> struct AttnTiles {
+  static constexpr size_t kValueBytes = static_cast<size_t>(AttnTile<HD, KvT>::kRows) * HDV * sizeof(KvT);
+  static constexpr size_t kBytes = AttnTile<HD, KvT>::kBytes + kValueBytes;
+};
+// attention's dynamic shared memory: the key tile, the value tile, then one score a position.
+template <int HD, int HDV = HD>
 constexpr size_t attention_smem_bytes(int max_context) {
-  const size_t tile = AttnTile<HD, float>::kBytes > AttnTile<HD, __half>::kBytes ? AttnTile<HD, float>::kBytes
-                                                                                   : AttnTile<HD, __half>::kBytes;
-  return tile + static_cast<size_t>(max_context) * sizeof(float);
+  const size_t f = AttnTiles<HD, HDV, float>::kBytes, h = AttnTiles<HD, HDV, __half>::kBytes;
+  return (f > h ? f : h) + static_cast<size_t>(max_context) * sizeof(float);
 }
+
+// 4 bytes from global to shared memory, asynchronously (cp.async; waited
+// for by cp_async_wait_all, which a __syncthreads() then publishes).
+__device__ __forceinline__ void cp_async4(void* dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(static_cast<uint32_t>(__cvta_generic_to_shared(dst))),
+               "l"(src)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
 
 template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kAttnThreads)
     attention(const float* q, float* out, KvT* k_cache, KvT* v_cache, int window, float scale,
               float cap, const int* params, Q8Out qo = {}, RopeKv rk = {}) {
-  pdl_wait();
-  pdl_launch_dependents();
   extern __shared__ float dyn[];
   using Tile = AttnTile<HD, KvT>;
   static_assert(HD % 2 == 0 && HD * sizeof(KvT) % 4 == 0, "key rows of whole words");
+  static_assert(HDV * sizeof(KvT) % 4 == 0, "value rows of whole words");
   uint32_t* tile = reinterpret_cast<uint32_t*>(dyn);
-  float* smem = dyn + Tile::kRows * Tile::kRowWords;  // scores
+  KvT* vtile = reinterpret_cast<KvT*>(dyn + Tile::kRows * Tile::kRowWords);  // one-token steps
+  float* smem = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(dyn) + AttnTiles<HD, HDV, KvT>::kBytes);  // scores
   static_assert(HDV <= kAttnThreads, "a value head fits one block");
+  static_assert(HD <= kAttnThreads, "a thread a rotated pair");
   constexpr int kGroup = NH / NKV, kKW = NKV * HD, kVW = NKV * HDV;
   constexpr int kParts = kAttnThreads / HDV;
+  constexpr int kWords = Tile::kRowWords - 1;  // a key row's words
+  constexpr int kVWords = HDV * static_cast<int>(sizeof(KvT)) / 4;
   __shared__ float qs[HD];
   __shared__ float red[kAttnThreads / 32];
   __shared__ float partial[kParts * HDV];
   const int h = blockIdx.x, t = blockIdx.y, kvh = h / kGroup;
-  const int p = params[0] + t;
+  // One-token steps start before pdl_wait() on what the kernels before did
+  // not write (launch.cuh): the position (argmax_next or the host set it
+  // before the step), the cache's earlier positions (earlier steps wrote
+  // them) and the rotation of this position. The keys and values of up to
+  // Tile::kRows earlier positions are copied to shared memory meanwhile.
+  const int half = rk.rope_dims / 2;
+  float2 rot = make_float2(0.0f, 0.0f);
+  int p = 0, ahead = 0;  // ahead: cached positions start .. start + ahead - 1 on their way to the tiles
+  if (rk.k) {
+    p = params[0];
+    const int first = window > 0 ? max(0, p - window + 1) : 0;
+    ahead = min(Tile::kRows, p - first);
+    for (int e = threadIdx.x; e < ahead * kWords; e += kAttnThreads) {
+      const int jj = e / kWords, w = e % kWords;
+      cp_async4(tile + jj * Tile::kRowWords + w,
+                reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(first + jj) * kKW + kvh * HD) + w);
+    }
+    for (int e = threadIdx.x; e < ahead * kVWords; e += kAttnThreads) {
+      const int jj = e / kVWords, w = e % kVWords;
+      cp_async4(reinterpret_cast<uint32_t*>(vtile + jj * HDV) + w,
+                reinterpret_cast<const uint32_t*>(v_cache + static_cast<size_t>(first + jj) * kVW + kvh * HDV) + w);
+    }
+    if (threadIdx.x < 2 * half) rot = rope_cos_sin(p, rk.inv_freq[threadIdx.x % half], rk.rope_scale);
+  }
+  pdl_wait();
+  pdl_launch_dependents();
+  if (!rk.k) p = params[0] + t;
   const int start = window > 0 ? max(0, p - window + 1) : 0;
   const int len = p - start + 1;
   for (int d = threadIdx.x; d < HD; d += kAttnThreads) qs[d] = q[(static_cast<size_t>(t) * NH + h) * HD + d];
@@ -705,12 +768,11 @@ __global__ void __launch_bounds__(kAttnThreads)
     for (int d = threadIdx.x; d < HD; d += kAttnThreads) k_now[d] = rk.k[kvh * HD + d];
     for (int d = threadIdx.x; d < HDV; d += kAttnThreads) v_now[d] = rk.v[kvh * HDV + d];
     __syncthreads();
-    const int half = rk.rope_dims / 2;
-    for (int i = threadIdx.x; i < 2 * half; i += kAttnThreads) {  // pairs i of q, then of k
-      const int pi = i % half;
+    if (threadIdx.x < 2 * half) {  // pair i of q, then of k
+      const int i = threadIdx.x, pi = i % half;
       float* x = i < half ? qs : k_now;
       const int a = rk.adjacent ? 2 * pi : pi, c = rk.adjacent ? 2 * pi + 1 : pi + half;
-      const float2 y = rope_pair(x[a], x[c], p, rk.inv_freq[pi], rk.rope_scale);
+      const float2 y = rope_rotate(x[a], x[c], rot);
       x[a] = y.x;
       x[c] = y.y;
     }
@@ -725,13 +787,13 @@ __global__ void __launch_bounds__(kAttnThreads)
       v_now[d] = kv_round<KvT>(v_now[d]);
     }
   }
+  cp_async_wait_all();  // this thread's copies; the barriers below publish everyone's
   __syncthreads();
   float mx = -INFINITY;
-  constexpr int kWords = Tile::kRowWords - 1;  // a key row's words
   for (int j0 = 0; j0 < len; j0 += Tile::kRows) {
     const int rows = min(Tile::kRows, len - j0);
     __syncthreads();  // the previous tile is read
-    for (int e = threadIdx.x; e < rows * kWords; e += kAttnThreads) {
+    for (int e = (j0 == 0 ? ahead * kWords : 0) + threadIdx.x; e < rows * kWords; e += kAttnThreads) {
       const int jj = e / kWords, w = e % kWords;
       if (rk.k && start + j0 + jj == p) continue;  // the current key: k_now (the cache row may be being written)
       const uint32_t* kr = reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(start + j0 + jj) * kKW + kvh * HD);
@@ -781,8 +843,10 @@ __global__ void __launch_bounds__(kAttnThreads)
     // The cache's positions (the loads unrolled: they do not wait for each
     // other, the sum keeps its order), then the current one.
     const int cached = rk.k ? len - 1 : len;
+    int j = part;
+    for (; j < ahead; j += kParts) o += smem[j] * inv_sum * kv_load(vtile + j * HDV + d);  // copied already
 #pragma unroll 8
-    for (int j = part; j < cached; j += kParts) {
+    for (; j < cached; j += kParts) {
       o += smem[j] * inv_sum * kv_load(v_cache + static_cast<size_t>(start + j) * kVW + kvh * HDV + d);
     }
     if (rk.k && (len - 1) % kParts == part) o += smem[len - 1] * inv_sum * v_now[d];

@@ -404,30 +404,76 @@ template <class B, int K> struct SplitAct {
   }
 };
 
-template <class B, int K>
-__device__ __forceinline__ void stage_input(const LevelsInput& in, SplitAct<B, K>& a) {
-  const uint4* lv = reinterpret_cast<const uint4*>(in.levels);
-  for (int e = threadIdx.x; e < K / 16; e += 32 * kSplitWarps) {  // 16 levels at a time
-    if constexpr (SplitMatvec<B, K>::kQ8) a.q[e] = __ldg(lv + e);
-    else a.q[(e % 2) * SplitMatvec<B, K>::kPieces + e / 2] = __ldg(lv + e);
+// Staging a block's input in two halves: before_wait() loads what does not
+// depend on the kernel before (a norm's weights), run() the rest after
+// pdl_wait(). A thread's loads are all issued before their values are used:
+// one memory latency, not one a value (the shuffles of put_value kept each
+// loop iteration's loads waiting for the one before).
+template <class B, int K, class In> struct InputStage;
+
+template <class B, int K> struct InputStage<B, K, LevelsInput> {
+  __device__ __forceinline__ void before_wait(const LevelsInput&) {}
+  __device__ __forceinline__ void run(const LevelsInput& in, SplitAct<B, K>& a) {
+    const uint4* lv = reinterpret_cast<const uint4*>(in.levels);
+    for (int e = threadIdx.x; e < K / 16; e += 32 * kSplitWarps) {  // 16 levels at a time
+      if constexpr (SplitMatvec<B, K>::kQ8) a.q[e] = __ldg(lv + e);
+      else a.q[(e % 2) * SplitMatvec<B, K>::kPieces + e / 2] = __ldg(lv + e);
+    }
+    for (int b = threadIdx.x; b < K / 32; b += 32 * kSplitWarps) a.d[b] = __ldg(in.scales + b);
+    if constexpr (!SplitMatvec<B, K>::kQ8) {
+      __syncthreads();
+      a.sum_levels();
+    }
   }
-  for (int b = threadIdx.x; b < K / 32; b += 32 * kSplitWarps) a.d[b] = __ldg(in.scales + b);
-  if constexpr (!SplitMatvec<B, K>::kQ8) {
-    __syncthreads();
-    a.sum_levels();
+};
+
+template <class B, int K> struct InputStage<B, K, NormInput> {
+  static constexpr int kPer = (K + kNormThreads - 1) / kNormThreads;  // values a thread holds
+  float w[kPer];
+  __device__ __forceinline__ void before_wait(const NormInput& in) {
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+      const int j = threadIdx.x + i * kNormThreads;
+      w[i] = j < K ? in.weight[j] : 0.0f;
+    }
   }
-}
-template <class B, int K>
-__device__ __forceinline__ void stage_input(const NormInput& in, SplitAct<B, K>& a) {
-  const NormStats st = norm_stats(in.x, K, in.layer_norm, in.eps, a.scratch);
-  for (int j = threadIdx.x; j < K; j += kNormThreads) {  // whole warps: K % 32 == 0
-    a.put_value(j, norm_value(in.x[j], st, in.weight[j], in.offset, in.bias, j));
+  __device__ __forceinline__ void run(const NormInput& in, SplitAct<B, K>& a) {
+    float x[kPer];
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+      const int j = threadIdx.x + i * kNormThreads;
+      x[i] = j < K ? in.x[j] : 0.0f;
+    }
+    const NormStats st = norm_stats_of([&](int i) { return x[i]; }, kPer, K, in.layer_norm, in.eps, a.scratch);
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+      const int j = threadIdx.x + i * kNormThreads;
+      if (j < K) a.put_value(j, norm_value(x[i], st, w[i], in.offset, in.bias, j));  // whole warps: K % 32 == 0
+    }
   }
-}
-template <class B, int K>
-__device__ __forceinline__ void stage_input(const GluInput& in, SplitAct<B, K>& a) {
-  for (int j = threadIdx.x; j < K; j += 32 * kSplitWarps) a.put_value(j, glu_value(in.gate[j], in.up[j], in.gelu));
-}
+};
+
+template <class B, int K> struct InputStage<B, K, GluInput> {
+  static constexpr int kPer = (K + kNormThreads - 1) / kNormThreads, kBatch = 8;  // loads in flight a thread
+  __device__ __forceinline__ void before_wait(const GluInput&) {}
+  __device__ __forceinline__ void run(const GluInput& in, SplitAct<B, K>& a) {
+#pragma unroll
+    for (int i0 = 0; i0 < kPer; i0 += kBatch) {
+      float g[kBatch], u[kBatch];
+#pragma unroll
+      for (int i = 0; i < kBatch; ++i) {
+        const int j = threadIdx.x + (i0 + i) * kNormThreads;
+        g[i] = i0 + i < kPer && j < K ? in.gate[j] : 0.0f;
+        u[i] = i0 + i < kPer && j < K ? in.up[j] : 0.0f;
+      }
+#pragma unroll
+      for (int i = 0; i < kBatch; ++i) {
+        const int j = threadIdx.x + (i0 + i) * kNormThreads;
+        if (i0 + i < kPer && j < K) a.put_value(j, glu_value(g[i], u[i], in.gelu));
+      }
+    }
+  }
+};
 
 // One row group's weights as a warp holds them.
 template <class B, int K> struct SplitLoads {
@@ -512,9 +558,11 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
   if constexpr (M::kPrefetch) {
     if (g + stride < groups) next.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
   }
+  InputStage<B, K, In> stage;
+  stage.before_wait(in);
   pdl_wait();
   pdl_launch_dependents();
-  stage_input<B, K>(in, act);
+  stage.run(in, act);
   __syncthreads();
   for (; g < groups; g += stride) {
     const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
