@@ -2,9 +2,9 @@
 # One device call: checks compiled CUDA models against the CPU interpreter on
 # the GPU machine, then times forge synth models. Run from the repository root
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
-#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [profile]
+#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [fuse] [profile]
 # (check-gemm needs check in the same call: it reuses its programs and logits;
-# modes, selfcheck, ab and profile need speed: they use its programs)
+# modes, selfcheck, ab, fuse and profile need speed: they use its programs)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
 # The forge binary and the static libraries a generated project links were
@@ -176,6 +176,19 @@ if [[ " $PARTS " == *" ab "* ]]; then  # after speed, on its programs
     for v in $AB; do line="$line $(printf '%10s' "$(tg "$v")")"; done
     echo "$line"
   done <"$W/speed.txt" | tee "$OUT/ab.txt"
+fi
+
+if [[ " $PARTS " == *" fuse "* ]]; then  # after speed, on its models
+  # Generation with the decode fusions up to FUSE_WIDTH values (codegen's
+  # FORGE_CUDA_FUSE_WIDTH; the default build fuses up to kDecodeFuseMaxWidth).
+  FW=${FUSE_WIDTH:-8192}
+  FORGE_CUDA_FUSE_WIDTH=$FW xargs -P 8 -I{} bash -c 'compile {}-fuse $W/{}.gguf 1024 512' <"$W/speed.txt"
+  echo "== tg128 tok/s: default fusion width, then up to $FW values"
+  while read -r n; do
+    a=$("$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])')
+    b=$("$W/$n-fuse/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])')
+    printf '%-22s %10s %10s\n' "$n" "$a" "$b"
+  done <"$W/speed.txt" | tee "$OUT/fuse.txt"
 fi
 
 if [[ " $PARTS " == *" profile "* ]]; then  # after speed, on its programs

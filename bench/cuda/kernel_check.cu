@@ -6,7 +6,7 @@
 //   the decode matvec with __dp4a on int8 levels vs the float one;
 //   attention_prefill (16 queries a block, online softmax) vs attention;
 //   the one-token attention with RoPE and the KV write fused (RopeKv) vs
-//   rope_kv, then attention;
+//   rope_kv, then attention; argmax_next vs the host's first maximum;
 //   attention_mma (tensor cores, split f16 operands) vs attention, with the F16
 //   and the F32 cache, windows and softcaps, queries of very different sizes.
 // Prints one line per case and exits 1 if any relative RMS is over 1e-5; then
@@ -215,6 +215,41 @@ void check_decode_attention(int pos, int window, std::mt19937& rng) {
   }
 }
 
+// argmax_next against the first maximum found on the host: random logits
+// with the maximum repeated (the first must win), NaNs, and a pointer that
+// is not 16-byte aligned (the scalar path).
+void check_argmax(int n, int offset, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> logits(n + offset);
+  for (float& v : logits) v = nd(rng);
+  std::uniform_int_distribution<int> at(offset, n + offset - 1);
+  const int a = at(rng), b = at(rng);
+  logits[a] = logits[b] = 9.0f;  // two equal maxima
+  logits[at(rng)] = std::nanf("");
+  int want = -1;
+  float best = -INFINITY;
+  for (int i = 0; i < n; ++i) {
+    if (logits[offset + i] > best) {  // NaN never is
+      best = logits[offset + i];
+      want = i;
+    }
+  }
+  float* dl = upload(logits);
+  const std::vector<int> params = {3, 0};
+  int* dp = upload(params);
+  int* dt = nullptr;
+  CHECK(cudaMalloc(&dt, 16 * sizeof(int)));
+  kc::argmax_next<<<1, kc::kArgmaxThreads>>>(dl + offset, n, dp, dt);
+  CHECK(cudaGetLastError());
+  const auto p = download(dp, 2);
+  const auto t = download(dt, 4);
+  const bool ok = p[0] == 4 && p[1] == want && t[3] == want;
+  failures += !ok;
+  std::printf("argmax_next %d logits at +%d: want %d, got %d (token %d, position %d)  %s\n", n, offset, want, p[1], t[3],
+              p[0], ok ? "ok" : "FAIL");
+  cudaFree(dl), cudaFree(dp), cudaFree(dt);
+}
+
 // attention_mma against attention on random queries whose rows differ in size
 // by 10^3 (row norms 0.01 .. 10 times a unit normal's: diffuse and sharp
 // softmaxes), keys and values of the cache type KvT.
@@ -370,6 +405,9 @@ int main(int argc, char** argv) {
     check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
     check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
   }
+  check_argmax(49152, 0, rng);  // smollm2's vocabulary
+  check_argmax(128256, 0, rng);  // llama 3's
+  check_argmax(1001, 1, rng);    // not aligned, not a multiple of 4
   check_decode_attention<64, 9, 3, __half>(5, 0, rng);      // smollm2-135m, inside the copied tile
   check_decode_attention<64, 9, 3, __half>(700, 0, rng);    // past it
   check_decode_attention<64, 32, 8, __half>(600, 100, rng);  // a window

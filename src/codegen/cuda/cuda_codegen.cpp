@@ -81,6 +81,16 @@ constexpr int kThreads = 256;  // elementwise kernels
 // this width. Measured on an H100: a GLU of 8192 values in each of the 264
 // blocks made llama-3.2-1b's ffn_down 10 us slower than a launch of its own.
 constexpr int kDecodeFuseMaxWidth = 2048;
+// FORGE_CUDA_FUSE_WIDTH=N in forge compile's environment: fuse up to N
+// values instead (for measuring the limit: bench/cuda/gpu_check.sh fuse).
+int decode_fuse_max_width() {
+  const char* e = std::getenv("FORGE_CUDA_FUSE_WIDTH");
+  if (e == nullptr || *e == 0) return kDecodeFuseMaxWidth;
+  char* end = nullptr;
+  const long v = std::strtol(e, &end, 10);
+  if (*end != 0 || v < 0 || v > (1 << 20)) throw CodegenError(std::string("FORGE_CUDA_FUSE_WIDTH=") + e + ": expected a width");
+  return static_cast<int>(v);
+}
 // Prefill GEMMs dequantize at most this many weights at a time (128 MB as F32;
 // kernels/cuda/gemm.cuh): large matrices go through in row chunks.
 constexpr size_t kGemmChunkElems = size_t{32} << 20;
@@ -92,7 +102,8 @@ class Emitter {
         s_(*g.spec),
         o_(o),
         plan_(graph::passes::plan_memory(g, o.max_batch)),
-        layout_(cpu::weight_layout(g, cpu::WeightPacking::kCudaSplit)) {}
+        layout_(cpu::weight_layout(g, cpu::WeightPacking::kCudaSplit)),
+        fuse_max_width_(decode_fuse_max_width()) {}
 
   std::string model_cu();
   std::string model_h() const;
@@ -155,6 +166,7 @@ class Emitter {
   const CudaOptions& o_;
   graph::passes::MemoryPlan plan_;
   cpu::WeightLayout layout_;
+  const int fuse_max_width_;  // decode fusions up to this width (kDecodeFuseMaxWidth)
   size_t acts_bytes_ = 256;
   // Fusions with the op before: op index whose first input format the
   // producer (norm, GLU) already quantized; op index whose KV write rope did.
@@ -425,13 +437,13 @@ int Emitter::decode_fusion(int i, const std::string& rows) {
     std::string input;
     if (const auto* nm = std::get_if<graph::NormOp>(&a.params)) {
       const bool residual_done = nm->residual < 0 || i == residual_folded_op_;
-      if (m->in == nm->out && nm->group == width(nm->in) && width(nm->in) <= kDecodeFuseMaxWidth && residual_done &&
+      if (m->in == nm->out && nm->group == width(nm->in) && width(nm->in) <= fuse_max_width_ && residual_done &&
           last_reader(i, nm->out) == i + 1) {
         input = "kc::NormInput{" + F(i, nm->in) + ", " + Wf(nm->weight) + ", " + Wf(nm->bias) + ", " + flt(nm->eps) +
                 ", " + flt(nm->offset) + ", " + (nm->kind == model::NormKind::kLayer ? "true" : "false") + "}";
       }
     } else if (const auto* gl = std::get_if<graph::GluOp>(&a.params)) {
-      if (m->in == gl->gate && width(gl->gate) <= kDecodeFuseMaxWidth && last_reader(i, gl->gate) == i + 1) {
+      if (m->in == gl->gate && width(gl->gate) <= fuse_max_width_ && last_reader(i, gl->gate) == i + 1) {
         input = "kc::GluInput{" + F(i, gl->gate) + ", " + F(i, gl->up) + ", " +
                 (gl->act == model::Activation::kSilu ? "false" : "true") + "}";
       }

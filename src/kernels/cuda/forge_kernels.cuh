@@ -543,10 +543,25 @@ __global__ void __launch_bounds__(kNormThreads)
   for (int g0 = 0; g0 < width; g0 += group) {
     const NormStats st = norm_stats(x + g0, group, layer_norm, eps, scratch);
     const float* wg = row_per_group ? weight + g0 : weight;
-    for (int j = threadIdx.x; j < group; j += kNormThreads) {
-      const float yv = norm_value(x[g0 + j], st, wg[j], offset, bias, j);
-      y[g0 + j] = yv;
-      if (q.vals) warp_fake_quant_q8_0(yv, q, static_cast<size_t>(blockIdx.x) * width + g0 + j);  // whole warps
+    // kBatch values a thread loaded before any is used (the quantization's
+    // shuffles would otherwise keep each load waiting for the one before).
+    constexpr int kBatch = 8;
+    for (int j0 = threadIdx.x; j0 < group; j0 += kBatch * kNormThreads) {
+      float xv[kBatch], wv[kBatch];
+#pragma unroll
+      for (int b = 0; b < kBatch; ++b) {
+        const int j = j0 + b * kNormThreads;
+        xv[b] = j < group ? x[g0 + j] : 0.0f;
+        wv[b] = j < group ? wg[j] : 0.0f;
+      }
+#pragma unroll
+      for (int b = 0; b < kBatch; ++b) {
+        const int j = j0 + b * kNormThreads;
+        if (j >= group) break;  // whole warps: group % 32 == 0 where q.vals
+        const float yv = norm_value(xv[b], st, wv[b], offset, bias, j);
+        y[g0 + j] = yv;
+        if (q.vals) warp_fake_quant_q8_0(yv, q, static_cast<size_t>(blockIdx.x) * width + g0 + j);
+      }
     }
     __syncthreads();  // out may alias in: finish this group before the next reads
   }
@@ -1038,13 +1053,32 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logit
   __shared__ int bi[kArgmaxThreads / 32];
   float best = -INFINITY;
   int idx = 0x7fffffff;
-  for (int i = threadIdx.x; i < n; i += kArgmaxThreads) {
-    const float v = logits[i];
+  auto take = [&](float v, int i) {
     if (v > best) {
       best = v;
       idx = i;
     }
+  };
+  // 16-byte loads, kBatch of them in flight a thread; each thread's indices
+  // in increasing order (the first of equal maxima wins).
+  constexpr int kBatch = 8;
+  const bool aligned = reinterpret_cast<uintptr_t>(logits) % 16 == 0;
+  const int n4 = aligned ? n / 4 : 0;
+  const float4* l4 = reinterpret_cast<const float4*>(logits);
+  for (int i0 = threadIdx.x; i0 < n4; i0 += kBatch * kArgmaxThreads) {
+    float4 v[kBatch];
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int i = i0 + b * kArgmaxThreads;
+      v[b] = i < n4 ? l4[i] : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+    }
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int i = 4 * (i0 + b * kArgmaxThreads);
+      take(v[b].x, i), take(v[b].y, i + 1), take(v[b].z, i + 2), take(v[b].w, i + 3);
+    }
   }
+  for (int i = 4 * n4 + threadIdx.x; i < n; i += kArgmaxThreads) take(logits[i], i);
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) {
     const float ov = __shfl_xor_sync(0xffffffffu, best, off);
