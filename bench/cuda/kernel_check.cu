@@ -4,6 +4,7 @@
 // level flipping moves the logits by 1e-2). On random inputs:
 //   mmq (int8 tensor cores) vs matvec<8 rows> on the same quantized inputs;
 //   the decode matvec with __dp4a on int8 levels vs the float one;
+//   the Q6_K decode matvec (rows staged in shared memory) vs the float one;
 //   attention_prefill (16 queries a block, online softmax) vs attention;
 //   the one-token attention with RoPE and the KV write fused (RopeKv) vs
 //   rope_kv, then attention; argmax_next vs the host's first maximum;
@@ -125,6 +126,165 @@ void check_mmq(const char* name, int rows, int n, std::mt19937& rng) {
   CHECK(cudaDeviceSynchronize());
   report(what, rel_rms(download(y_ref, outs), download(y, outs)));
   cudaFree(dw), cudaFree(dx), cudaFree(xq), cudaFree(y_ref), cudaFree(y), cudaFree(qa), cudaFree(da);
+}
+
+// Median time (ms) of reps event-timed runs of launch (after a warm-up).
+template <class F>
+float median_ms(F&& launch, int reps) {
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  launch();
+  CHECK(cudaGetLastError());
+  std::vector<float> ms(reps);
+  for (int i = 0; i < reps; ++i) {
+    CHECK(cudaEventRecord(a));
+    launch();
+    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventSynchronize(b));
+    CHECK(cudaEventElapsedTime(&ms[i], a, b));
+  }
+  CHECK(cudaGetLastError());
+  cudaEventDestroy(a), cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[reps / 2];
+}
+
+// The decode matvec of Q6_K rows (matvec_coalesced: rows staged in shared
+// memory with wide loads) against the plain float matvec on the same
+// weights and input; then each one's time (TIMING).
+template <int K>
+void check_q6k(int rows, std::mt19937& rng) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(1e-3f, 1e-2f);
+  std::vector<uint8_t> w(static_cast<size_t>(rows) * (K / 256) * sizeof(BlockQ6_K));
+  for (size_t b = 0; b < w.size() / sizeof(BlockQ6_K); ++b) {
+    uint8_t* p = w.data() + b * sizeof(BlockQ6_K);
+    for (size_t j = 0; j < 208; ++j) p[j] = static_cast<uint8_t>(byte(rng));
+    const __half d = __float2half(scale(rng));
+    std::memcpy(p + 208, &d, 2);
+  }
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(K);
+  for (float& v : x) v = nd(rng);
+  uint8_t* dw = upload(w);
+  float* dx = upload(x);
+  float *y_ref = nullptr, *y = nullptr;
+  CHECK(cudaMalloc(&y_ref, rows * 4));
+  CHECK(cudaMalloc(&y, rows * 4));
+  CHECK(cudaMemset(y, 0xff, rows * 4));  // NaN: every output must be written
+  const size_t row_bytes = w.size() / rows;
+  const kc::MatvecParts<1> ref{{{dw, row_bytes, rows, y_ref, nullptr}}}, got{{{dw, row_bytes, rows, y, nullptr}}};
+  auto run_ref = [&] {
+    kc::launch(kc::matvec<BlockQ6_K, K, 1, 1>, dim3(ref.blocks(kc::kMatvecWarps)), dim3(32 * kc::kMatvecWarps), 0,
+               nullptr, ref, static_cast<const float*>(dx), static_cast<const float*>(nullptr), 1);
+  };
+  auto run = [&] { kc::launch_matvec_parts<BlockQ6_K, K, 1>(nullptr, got, dx, nullptr, 1); };
+  run_ref();
+  run();
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  char what[96];
+  std::snprintf(what, sizeof what, "matvec_coalesced Q6_K %d x %d", rows, K);
+  report(what, rel_rms(download(y_ref, rows), download(y, rows)));
+  const float t_ref = median_ms(run_ref, 21), t = median_ms(run, 21);
+  std::printf("TIMING matvec Q6_K %d x %d (%.1f MB): matvec %.1f us (%.0f GB/s), matvec_coalesced %.1f us (%.0f GB/s)\n",
+              rows, K, w.size() / 1e6, 1e3 * t_ref, w.size() / (1e6 * t_ref), 1e3 * t, w.size() / (1e6 * t));
+  cudaFree(dw), cudaFree(dx), cudaFree(y_ref), cudaFree(y);
+}
+
+// Kernels back to back as in the decode graph (programmatic dependent
+// launch, captured once): microseconds a launch in a chain of `count`.
+template <class F>
+float chain_us(F&& launch_one, int count) {
+  cudaStream_t s;
+  CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  cudaGraph_t g;
+  CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < count; ++i) launch_one(s);
+  CHECK(cudaStreamEndCapture(s, &g));
+  cudaGraphExec_t e;
+  CHECK(cudaGraphInstantiate(&e, g, 0));
+  std::vector<float> ms(7);
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  CHECK(cudaGraphLaunch(e, s));
+  for (float& m : ms) {
+    CHECK(cudaEventRecord(a, s));
+    CHECK(cudaGraphLaunch(e, s));
+    CHECK(cudaEventRecord(b, s));
+    CHECK(cudaEventSynchronize(b));
+    CHECK(cudaEventElapsedTime(&m, a, b));
+  }
+  std::sort(ms.begin(), ms.end());
+  cudaGraphExecDestroy(e), cudaGraphDestroy(g), cudaStreamDestroy(s), cudaEventDestroy(a), cudaEventDestroy(b);
+  return 1e3f * ms[3] / count;
+}
+
+__global__ void empty_kernel() {
+  kc::pdl_wait();
+  kc::pdl_launch_dependents();
+}
+
+// The floor of a decode step's launches, and smollm2-135m's decode kernels
+// one kind at a time, each in a chain of 200 (TIMING).
+void time_chains(std::mt19937& rng) {
+  constexpr int kN = 200, K = 576;
+  const float t_empty = chain_us([](cudaStream_t s) { kc::launch(empty_kernel, dim3(1), dim3(32), 0, s); }, kN);
+  const float t_empty132 = chain_us([](cudaStream_t s) { kc::launch(empty_kernel, dim3(132), dim3(256), 0, s); }, kN);
+  const auto w = random_rows<BlockQ8_0>(960, K, rng);
+  uint8_t* dw = upload(w);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(K);
+  for (float& v : x) v = nd(rng);
+  float* dx = upload(x);
+  float *y = nullptr, *da = nullptr;
+  int8_t* qa = nullptr;
+  CHECK(cudaMalloc(&y, 960 * 4));
+  CHECK(cudaMalloc(&qa, K));
+  CHECK(cudaMalloc(&da, K / 32 * 4));
+  kc::fake_quant_q8_0<<<kc::blocks_for(K / 32, 64), 64>>>(dx, kc::Q8Out{y, nullptr, qa, da}, K / 32);
+  const size_t rb = w.size() / 960;
+  const kc::MatvecParts<1> o{{{dw, rb, 576, y, nullptr}}};
+  const kc::MatvecParts<3> qkv{{{dw, rb, 576, y, nullptr}, {dw, rb, 192, y + 576, nullptr}, {dw, rb, 192, y + 768, nullptr}}};
+  const float* ones = upload(std::vector<float>(K, 1.0f));
+  const float t_o = chain_us([&](cudaStream_t s) { kc::launch_matvec_split<BlockQ8_0, K, 1>(s, o, kc::LevelsInput{qa, da}); }, kN);
+  const float t_qkv = chain_us(
+      [&](cudaStream_t s) {
+        kc::launch_matvec_split<BlockQ8_0, K, 3>(s, qkv, kc::NormInput{dx, ones, nullptr, 1e-5f, 0.0f, false});
+      },
+      kN);
+  // The one-token attention of a smollm2-135m layer (9 / 3 heads of 64) at position 64, RoPE and KV write fused.
+  constexpr int kCtx = 1024, kPos = 64;
+  std::vector<__half> cache(static_cast<size_t>(kCtx) * 3 * 64);
+  for (auto& v : cache) v = __float2half(nd(rng));
+  __half *kc_ = upload(cache), *vc_ = upload(cache);
+  std::vector<float> qv(9 * 64), inv(32);
+  for (float& v : qv) v = nd(rng);
+  for (int i = 0; i < 32; ++i) inv[i] = static_cast<float>(std::pow(10000.0, -2.0 * i / 64));
+  float *dq = upload(qv), *dinv = upload(inv), *att_out = nullptr;
+  CHECK(cudaMalloc(&att_out, 9 * 64 * 4));
+  int* dp = upload(std::vector<int>{kPos, 0});
+  kc::RopeKv rk;
+  rk.k = dq;
+  rk.v = dq + 3 * 64;
+  rk.inv_freq = dinv;
+  rk.rope_dims = 64;
+  const size_t smem = kc::attention_smem_bytes<64>(kCtx);
+  auto att = kc::attention<64, 64, 9, 3, __half>;
+  CHECK(cudaFuncSetAttribute(att, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  const float t_att = chain_us(
+      [&](cudaStream_t s) {
+        kc::launch(att, dim3(9, 1), dim3(kc::kAttnThreads), smem, s, static_cast<const float*>(dq), att_out, kc_, vc_, 0,
+                   0.125f, 0.0f, static_cast<const int*>(dp), kc::Q8Out{}, rk);
+      },
+      kN);
+  std::printf("TIMING chains of %d (us a launch): empty kernel %.2f (132 blocks %.2f); smollm2 attn_output %.2f, "
+              "q+k+v with the norm %.2f, attention at %d %.2f\n",
+              kN, t_empty, t_empty132, t_o, t_qkv, kPos, t_att);
+  cudaFree(kc_), cudaFree(vc_), cudaFree(dq), cudaFree(dinv), cudaFree(att_out), cudaFree(dp);
+  cudaFree(dw), cudaFree(dx), cudaFree(y), cudaFree(qa), cudaFree(da), cudaFree(const_cast<float*>(ones));
 }
 
 template <int HD, int NH, int NKV>
@@ -314,28 +474,6 @@ void check_mma_shapes(int n, int pos0, int window, float cap, std::mt19937& rng)
   check_attention_mma<HD, NH, NKV, KvT, 4, 2>(n, pos0, window, cap, rng);
 }
 
-// Median time (ms) of reps event-timed runs of launch (after a warm-up).
-template <class F>
-float median_ms(F&& launch, int reps) {
-  cudaEvent_t a, b;
-  CHECK(cudaEventCreate(&a));
-  CHECK(cudaEventCreate(&b));
-  launch();
-  CHECK(cudaGetLastError());
-  std::vector<float> ms(reps);
-  for (int i = 0; i < reps; ++i) {
-    CHECK(cudaEventRecord(a));
-    launch();
-    CHECK(cudaEventRecord(b));
-    CHECK(cudaEventSynchronize(b));
-    CHECK(cudaEventElapsedTime(&ms[i], a, b));
-  }
-  CHECK(cudaGetLastError());
-  cudaEventDestroy(a), cudaEventDestroy(b);
-  std::sort(ms.begin(), ms.end());
-  return ms[reps / 2];
-}
-
 // One layer's prefill attention, n tokens at position 0, F16 cache:
 // attention_prefill against attention_mma (the default block shape, then others).
 template <int HD, int NH, int NKV>
@@ -404,6 +542,10 @@ int main(int argc, char** argv) {
     check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 1, rng);
     check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
     check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
+    check_q6k<2048>(128256, rng);  // llama-3.2-1b Q4_0's output matrix (16-byte pieces)
+    check_q6k<3072>(4000, rng);    // 3b's rows (8-byte pieces)
+    check_q6k<8192>(2048, rng);    // ffn_down
+    check_q6k<256>(77, rng);       // 2-byte pieces, fewer rows than a block's warps
   }
   check_argmax(49152, 0, rng);  // smollm2's vocabulary
   check_argmax(128256, 0, rng);  // llama 3's
@@ -441,6 +583,7 @@ int main(int argc, char** argv) {
   check_mma_shapes<64, 9, 3, float>(200, 37, 0, 0.0f, rng);
   check_mma_shapes<128, 24, 8, float>(150, 100, 60, 1.5f, rng);
   check_mma_shapes<64, 32, 8, __half>(5, 1000, 0, 0.0f, rng);
+  time_chains(rng);
   time_attention<64, 9, 3>("smollm2-135m", 512, rng);
   time_attention<64, 32, 8>("llama-3.2-1b", 512, rng);
   std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");

@@ -2,8 +2,9 @@
 // W[r] . x[b] (+ bias[r]), the kernels and their host-side launch.
 // Q8_0 / Q4_0 rows (split rows, split_layout.h) with one activation row go
 // through matvec_split on int8 levels; Q5_0 rows, and Q8_0 / Q4_0 batches,
-// through matvec_int (integer block sums, the interpreter's floats); F16 and
-// Q6_K rows through matvec_coalesced; the rest through matvec (floats).
+// through matvec_int (integer block sums, the interpreter's floats); F16
+// rows through matvec_coalesced, Q6_K rows through matvec_q6k; the rest
+// through matvec (floats).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -243,55 +244,31 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec_int(const __grid_con
   }
 }
 
-// Decode (one activation row) for F16 and Q6_K (the output matrix of the
-// Q4_0 presets): the lanes of a warp read consecutive bytes of the weight row
-// (coalesced), instead of one 64/210-byte unit per lane as matvec does. F16:
-// 8 halves (16 bytes) a lane; Q6_K: byte l of each 32-byte run. The same
-// products as matvec in another float order.
+// Decode (one activation row) for F16 (matvec_coalesced) and Q6_K (the
+// output matrix of the Q4_0 presets; matvec_q6k): the lanes of a warp read
+// consecutive bytes of the weight rows (coalesced), instead of one
+// 64/210-byte unit per lane as matvec does. F16: 8 halves (16 bytes) a lane;
+// Q6_K: byte l of each 32-byte run. The same products as matvec in another
+// float order.
 template <class B> struct CoalescedDot { static constexpr bool kValue = false; };
 template <> struct CoalescedDot<BlockF16> { static constexpr bool kValue = true; };
 template <> struct CoalescedDot<BlockQ6_K> { static constexpr bool kValue = true; };
 
 template <class B, int K>
 __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, const float* __restrict__ x, int lane) {
+  static_assert(std::is_same_v<B, BlockF16>, "Q6_K rows go through matvec_q6k");
   float acc = 0.0f;
-  if constexpr (std::is_same_v<B, BlockQ6_K>) {
-    // Lane l takes weights 128 h + 32 g + l of each super-block (h < 2, g < 4):
-    // byte l of each 32-byte run of ql and qh, so a warp reads 32 consecutive
-    // bytes a load (the old kernel gave a lane one 32-weight unit: 32 lanes, 32
-    // scattered 2-byte loads). The products as dequant_unit<BlockQ6_K>.
-#pragma unroll 4
-    for (int b = 0; b < K / 256; ++b) {
-      const uint8_t* blk = wr + static_cast<size_t>(b) * sizeof(BlockQ6_K);
-      const float d = h2f(ld16(blk + 208));
-      const float* xb = x + 256 * b + lane;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int ql0 = __ldg(blk + 64 * h + lane), ql1 = __ldg(blk + 64 * h + 32 + lane);
-        const int qh = __ldg(blk + 128 + 32 * h + lane);
-        const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192 + 8 * h);
-#pragma unroll
-        for (int g = 0; g < 4; ++g) {
-          const int lo = ((g & 1) ? ql1 : ql0) >> (4 * (g / 2)) & 0xf;
-          const int hi = (qh >> (2 * g)) & 3;
-          const float dg = d * static_cast<float>(__ldg(sc + 2 * g + lane / 16));
-          acc += dg * static_cast<float>((lo | (hi << 4)) - 32) * __ldg(xb + 128 * h + 32 * g);
-        }
-      }
-    }
-  } else {  // F16, K % 8 == 0: rows are 16-byte aligned
 #pragma unroll 8
-    for (int c = lane; c < K / 8; c += 32) {
-      const uint4 w = ld128(wr + 16 * static_cast<size_t>(c));
-      const float4 x0 = __ldg(reinterpret_cast<const float4*>(x + 8 * c));
-      const float4 x1 = __ldg(reinterpret_cast<const float4*>(x + 8 * c + 4));
-      const float2 w0 = __half22float2(*reinterpret_cast<const __half2*>(&w.x));
-      const float2 w1 = __half22float2(*reinterpret_cast<const __half2*>(&w.y));
-      const float2 w2 = __half22float2(*reinterpret_cast<const __half2*>(&w.z));
-      const float2 w3 = __half22float2(*reinterpret_cast<const __half2*>(&w.w));
-      acc += w0.x * x0.x + w0.y * x0.y + w1.x * x0.z + w1.y * x0.w + w2.x * x1.x + w2.y * x1.y + w3.x * x1.z +
-             w3.y * x1.w;
-    }
+  for (int c = lane; c < K / 8; c += 32) {  // K % 8 == 0: rows are 16-byte aligned
+    const uint4 w = ld128(wr + 16 * static_cast<size_t>(c));
+    const float4 x0 = __ldg(reinterpret_cast<const float4*>(x + 8 * c));
+    const float4 x1 = __ldg(reinterpret_cast<const float4*>(x + 8 * c + 4));
+    const float2 w0 = __half22float2(*reinterpret_cast<const __half2*>(&w.x));
+    const float2 w1 = __half22float2(*reinterpret_cast<const __half2*>(&w.y));
+    const float2 w2 = __half22float2(*reinterpret_cast<const __half2*>(&w.z));
+    const float2 w3 = __half22float2(*reinterpret_cast<const __half2*>(&w.w));
+    acc += w0.x * x0.x + w0.y * x0.y + w1.x * x0.z + w1.y * x0.w + w2.x * x1.x + w2.y * x1.y + w3.x * x1.z +
+           w3.y * x1.w;
   }
   return acc;
 }
@@ -310,6 +287,108 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
   if (lane == 0) store_out(part, r, r, s);
+}
+
+// Q6_K decode (K / 256 blocks of 210 bytes a row, so rows are only 2-byte
+// aligned in general): a warp takes kRows consecutive rows, copies them to
+// shared memory in pieces as wide as the row length allows (16 bytes for
+// K % 2048 == 0), all in flight at once and issued before pdl_wait(), then
+// multiplies them with each activation value loaded once for its kRows rows.
+// (Byte loads straight from the blocks, one row a warp: ~1.4 TB/s on the
+// output matrix of the Q4_0 presets, bound by the activation loads.)
+template <int K> struct Q6Rows {
+  static constexpr int kBytes = K / 256 * static_cast<int>(sizeof(BlockQ6_K));  // a row (GGUF rows are contiguous)
+  static constexpr int kBudget = 44 * 1024;                                      // a block's static shared memory
+  static constexpr bool kStaged = kMatvecWarps * kBytes <= kBudget;  // else read in place, a row a warp
+  static constexpr int kRows = kMatvecWarps * 4 * kBytes <= kBudget ? 4 : kMatvecWarps * 2 * kBytes <= kBudget ? 2 : 1;
+  static constexpr int kPiece = kBytes % 16 == 0 ? 16 : kBytes % 8 == 0 ? 8 : kBytes % 4 == 0 ? 4 : 2;
+  static constexpr int kPerLane = (kRows * kBytes / kPiece + 31) / 32;
+  using Piece = std::conditional_t<kPiece == 16, uint4, std::conditional_t<kPiece == 8, uint2,
+                                   std::conditional_t<kPiece == 4, unsigned, unsigned short>>>;
+};
+
+// acc[i] += row i's products, rows kBytes apart from `rows` (shared or global
+// memory). Lane l takes weights 128 h + 32 g + l of each super-block (h < 2,
+// g < 4): byte l of each 32-byte run of ql and qh. The products as
+// dequant_unit<BlockQ6_K>, each row's in the same order.
+template <int K, int R>
+__device__ __forceinline__ void q6k_rows_dot(const uint8_t* rows, const float* __restrict__ x, int lane, float* acc) {
+  constexpr int kBytes = Q6Rows<K>::kBytes;
+#pragma unroll 2
+  for (int b = 0; b < K / 256; ++b) {
+    const float* xb = x + 256 * b + lane;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      int ql0[R], ql1[R], qh[R];
+      float d[R];
+      const int8_t* sc[R];
+#pragma unroll
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* blk = rows + i * kBytes + b * static_cast<int>(sizeof(BlockQ6_K));
+        d[i] = h2f(*reinterpret_cast<const uint16_t*>(blk + 208));
+        ql0[i] = blk[64 * h + lane];
+        ql1[i] = blk[64 * h + 32 + lane];
+        qh[i] = blk[128 + 32 * h + lane];
+        sc[i] = reinterpret_cast<const int8_t*>(blk + 192 + 8 * h);
+      }
+#pragma unroll
+      for (int g = 0; g < 4; ++g) {
+        const float xv = __ldg(xb + 128 * h + 32 * g);
+#pragma unroll
+        for (int i = 0; i < R; ++i) {
+          const int lo = ((g & 1) ? ql1[i] : ql0[i]) >> (4 * (g / 2)) & 0xf;
+          const int hi = (qh[i] >> (2 * g)) & 3;
+          const float dg = d[i] * static_cast<float>(sc[i][2 * g + lane / 16]);
+          acc[i] += dg * static_cast<float>((lo | (hi << 4)) - 32) * xv;
+        }
+      }
+    }
+  }
+}
+
+template <int K, int N>
+__global__ void __launch_bounds__(32 * kMatvecWarps)
+    matvec_q6k(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
+  using Q = Q6Rows<K>;
+  const int lane = threadIdx.x % 32;
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps * Q::kRows, &row0);
+  const int r = row0 + threadIdx.x / 32 * Q::kRows;  // this warp's first row
+  const int n = min(Q::kRows, part.rows - r);       // of its rows, the real ones
+  const uint8_t* rows = part.w + static_cast<size_t>(r) * part.row_bytes;
+  if constexpr (Q::kStaged) {
+    __shared__ __align__(16) uint8_t staged[kMatvecWarps][Q::kRows * Q::kBytes];
+    uint8_t* mine = staged[threadIdx.x / 32];
+    if (n > 0) {
+      const int pieces = n * Q::kBytes / Q::kPiece;
+      typename Q::Piece v[Q::kPerLane];
+      const auto* src = reinterpret_cast<const typename Q::Piece*>(rows);
+#pragma unroll
+      for (int i = 0; i < Q::kPerLane; ++i) {
+        if (lane + 32 * i < pieces) v[i] = __ldg(src + lane + 32 * i);
+      }
+#pragma unroll
+      for (int i = 0; i < Q::kPerLane; ++i) {
+        if (lane + 32 * i < pieces) reinterpret_cast<typename Q::Piece*>(mine)[lane + 32 * i] = v[i];
+      }
+      __syncwarp();
+    }
+    rows = mine;  // rows past the end: whatever is there, products not stored
+  }
+  pdl_wait();
+  pdl_launch_dependents();
+  if (n <= 0) return;
+  float acc[Q::kRows];
+#pragma unroll
+  for (int i = 0; i < Q::kRows; ++i) acc[i] = 0.0f;
+  q6k_rows_dot<K, Q::kRows>(rows, x, lane, acc);
+#pragma unroll
+  for (int i = 0; i < Q::kRows; ++i) {
+    float s = acc[i];
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+    if (lane == 0 && i < n) store_out(part, r + i, r + i, s);
+  }
 }
 
 // Decode of Q8_0 / Q4_0 weights in split rows (split_layout.h) with the
@@ -625,7 +704,12 @@ void launch_matvec_parts(cudaStream_t s, const MatvecParts<N>& ps, const float* 
     }
   } else if constexpr (CoalescedDot<B>::kValue && K % 32 == 0) {
     if (batch == 1) {
-      launch(matvec_coalesced<B, K, N>, dim3(ps.blocks(kMatvecWarps)), dim3(32 * kMatvecWarps), 0, s, ps, x);
+      if constexpr (std::is_same_v<B, BlockQ6_K>) {
+        launch(matvec_q6k<K, N>, dim3(ps.blocks(kMatvecWarps * Q6Rows<K>::kRows)), dim3(32 * kMatvecWarps), 0, s, ps,
+               x);
+      } else {
+        launch(matvec_coalesced<B, K, N>, dim3(ps.blocks(kMatvecWarps)), dim3(32 * kMatvecWarps), 0, s, ps, x);
+      }
       return;
     }
   }
