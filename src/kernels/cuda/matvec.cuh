@@ -396,12 +396,13 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
 // (__dp4a), each scaled (d_w * d_a) * sumi as quant_legacy.cpp's vec_dot
 // does, then summed over the row in another float order.
 //
-// A warp takes kRows consecutive rows at a time and a lane the rows' 16-byte
-// pieces lane, lane + 32, ... (one piece: half a Q8_0 block, a whole Q4_0
-// block): every load is 16 bytes and coalesced, and a warp keeps about 8
-// loads a lane in flight. The grid is persistent (as many blocks as fit the
-// GPU at once): each warp walks row groups gridDim.x * kSplitWarps apart,
-// loading the next group's weights before it multiplies the current one.
+// A warp takes kRows (1 or 2) consecutive rows at a time and a lane the
+// rows' 16-byte pieces lane, lane + 32, ... (one piece: half a Q8_0 block, a
+// whole Q4_0 block): every load is 16 bytes and coalesced, and a warp keeps
+// up to 8 loads a lane in flight (this group's and the next's). The grid is
+// persistent (as many blocks as fit the GPU at once): each warp walks row
+// groups gridDim.x * kSplitWarps apart, loading the next group's weights
+// before it multiplies the current one.
 // The first group's loads are issued before pdl_wait(): weights do not
 // depend on the kernel before, so with programmatic dependent launch they
 // stream while that kernel finishes.
@@ -416,11 +417,17 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
 // the even lane scales it.
 constexpr int kSplitWarps = 8;
 static_assert(32 * kSplitWarps == kNormThreads, "NormInput: norm_stats' block size");
+// A warp takes at most 2 rows at a time: fewer rows a warp and more warps
+// shorten each warp's chain of products and in-order sums. On an H100,
+// tg128 with at most 2 rows instead of up to 8 (8 loads a lane):
+// smollm2-135m Q4_0 1556 -> 2033 tok/s, Q8_0 2020 -> 2125, 1b Q4_0 1462 ->
+// 1564, 1b/3b Q8_0 (2 rows already) the same; with 1 row: 1b Q8_0 +3%,
+// smollm2-135m Q8_0 -10%, 1b Q4_0 -5%.
 template <class B, int K> struct SplitMatvec {
   static constexpr bool kQ8 = std::is_same_v<B, BlockQ8_0>;
   static constexpr int kPieces = SplitRow<B, K>::kQuantBytes / 16;  // 16-byte pieces a row
   static constexpr int kPerLane = (kPieces + 31) / 32;
-  static constexpr int kRows = kPerLane >= 8 ? 1 : 8 / kPerLane;  // rows a warp at a time
+  static constexpr int kRows = kPerLane > 4 ? 1 : 2;  // rows a warp at a time
   static constexpr bool kPrefetch = kRows * kPerLane <= 8;        // double-buffered loads fit the registers
 };
 
