@@ -2,8 +2,8 @@
 # One device call: checks compiled CUDA models against the CPU interpreter on
 # the GPU machine, then times forge synth models. Run from the repository root
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
-#   bash bench/cuda/gpu_check.sh [check] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [fuse] [profile]
-# (check-gemm needs check in the same call: it reuses its programs and logits;
+#   bash bench/cuda/gpu_check.sh [check] [check-fuse] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [fuse] [profile]
+# (check-fuse and check-gemm need check in the same call: it reuses its programs and logits;
 # modes, selfcheck, ab, fuse and profile need speed: they use its programs)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
@@ -97,6 +97,23 @@ if [[ " $PARTS " == *" check "* ]]; then
   python3 bench/cuda/table.py check "$OUT/check.jsonl"
   echo "== the same, the prompt one token a step (FORGE_CUDA_STEP_TOKENS=1: the decode kernels)"
   python3 bench/cuda/table.py check "$OUT/check-decode.jsonl"
+fi
+
+# The prompt one token a step again, every program built with the decode
+# fusions up to 64 values (codegen's FORGE_CUDA_FUSE_WIDTH): the fixtures'
+# FFNs (128-512 wide) then take matvec_glu (the GLU in the gate/up blocks),
+# which the default fusion width leaves to real-sized models.
+if [[ " $PARTS " == *" check-fuse "* ]]; then  # after check
+  awk '{print $1, $2}' "$W/models.txt" | FORGE_CUDA_FUSE_WIDTH=64 xargs -P 14 -n 2 bash -c 'compile "$0-f64" "$1" 256 16' 2>&1 | tail -20
+  : >"$OUT/check-fuse.jsonl"
+  while read -r name model; do
+    FORGE_CUDA_KV_F32=1 FORGE_CUDA_STEP_TOKENS=1 "$W/$name-f64/model" --tokens $TOK --logits >"$W/$name.fl.json" 2>"$W/$name.fl.err" ||
+      head -3 "$W/$name.fl.err"
+    python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.fl.json" "$W/$name.ir.json" "$W/$name.cr.json" |
+      tee -a "$OUT/check-fuse.jsonl" >/dev/null
+  done <"$W/models.txt"
+  echo "== one token a step, decode fusions up to 64 values (FORGE_CUDA_FUSE_WIDTH=64; greedy column: the default build's run)"
+  python3 bench/cuda/table.py check "$OUT/check-fuse.jsonl"
 fi
 
 # The same prompt logits with every prefill step through cuBLAS (the 12-token

@@ -5,6 +5,7 @@
 //   mmq (int8 tensor cores) vs matvec<8 rows> on the same quantized inputs;
 //   the decode matvec with __dp4a on int8 levels vs the float one;
 //   the Q6_K decode matvec (rows staged in shared memory) vs the float one;
+//   matvec_glu vs matvec_split and then glu, bit for bit;
 //   attention_prefill (16 queries a block, online softmax) vs attention;
 //   the one-token attention with RoPE and the KV write fused (RopeKv) vs
 //   rope_kv, then attention; argmax_next vs the host's first maximum;
@@ -287,6 +288,60 @@ void time_chains(std::mt19937& rng) {
   cudaFree(dw), cudaFree(dx), cudaFree(y), cudaFree(qa), cudaFree(da), cudaFree(const_cast<float*>(ones));
 }
 
+// The gate/up projection with the GLU and its quantization in its blocks
+// (matvec_glu) against matvec_split and then the glu kernel: the same bits
+// (GLU values, levels, scales); then both ways' time (TIMING).
+template <class B, int K>
+void check_glu(int rows, bool gelu, std::mt19937& rng) {
+  const auto wg = random_rows<B>(rows, K, rng), wu = random_rows<B>(rows, K, rng);
+  const size_t rb = wg.size() / rows;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(K), nw(K);
+  for (float& v : x) v = nd(rng);
+  for (float& v : nw) v = 1.0f + 0.1f * nd(rng);
+  uint8_t *dg = upload(wg), *du = upload(wu);
+  float *dx = upload(x), *dn = upload(nw);
+  std::vector<float*> f(6);  // gate and up products (reference), GLU values and scales: reference, test
+  for (int i = 0; i < 4; ++i) CHECK(cudaMalloc(&f[i], rows * 4));
+  CHECK(cudaMalloc(&f[4], rows / 32 * 4));
+  CHECK(cudaMalloc(&f[5], rows / 32 * 4));
+  CHECK(cudaMemset(f[3], 0xff, rows * 4));
+  int8_t *lr = nullptr, *lt = nullptr;
+  CHECK(cudaMalloc(&lr, rows));
+  CHECK(cudaMalloc(&lt, rows));
+  float *vr = nullptr, *vt = nullptr;
+  CHECK(cudaMalloc(&vr, rows * 4));
+  CHECK(cudaMalloc(&vt, rows * 4));
+  const kc::NormInput in{dx, dn, nullptr, 1e-5f, 0.0f, false};
+  const kc::MatvecParts<2> ps{{{dg, rb, rows, f[0], nullptr}, {du, rb, rows, f[1], nullptr}}};
+  auto run_ref = [&] {
+    kc::launch_matvec_split<B, K, 2>(nullptr, ps, in);
+    kc::launch(kc::glu, dim3(kc::blocks_for(rows, 256)), dim3(256), 0, nullptr, f[0], static_cast<const float*>(f[1]),
+               static_cast<size_t>(rows), gelu, kc::Q8Out{vr, nullptr, lr, f[4]});
+  };
+  auto run = [&] { kc::launch_matvec_glu<B, K, 2>(nullptr, ps, in, kc::GluOut{f[3], gelu, kc::Q8Out{vt, nullptr, lt, f[5]}}); };
+  run_ref();
+  run();
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  const auto y_ref = download(f[0], rows), y = download(f[3], rows);
+  const auto l_ref = download(lr, rows), l = download(lt, rows);
+  const auto s_ref = download(f[4], rows / 32), sc = download(f[5], rows / 32);
+  const auto v_ref = download(vr, rows), v = download(vt, rows);
+  const bool same = std::memcmp(y_ref.data(), y.data(), rows * 4) == 0 && l_ref == l &&
+                    std::memcmp(s_ref.data(), sc.data(), rows / 32 * 4) == 0 &&
+                    std::memcmp(v_ref.data(), v.data(), rows * 4) == 0;
+  char what[96];
+  std::snprintf(what, sizeof what, "matvec_glu %s %d x %d, %s: %s", std::is_same_v<B, BlockQ8_0> ? "Q8_0" : "Q4_0",
+                rows, K, gelu ? "gelu" : "silu", same ? "same bits" : "DIFFERENT");
+  report(what, same ? rel_rms(y_ref, y) : 1.0);
+  const float t_ref = median_ms(run_ref, 21), t = median_ms(run, 21);
+  std::printf("TIMING gate+up %d x %d with the GLU: matvec_split + glu %.1f us, matvec_glu %.1f us\n", rows, K,
+              1e3 * t_ref, 1e3 * t);
+  cudaFree(dg), cudaFree(du), cudaFree(dx), cudaFree(dn), cudaFree(lr), cudaFree(lt), cudaFree(vr), cudaFree(vt);
+  for (float* p : f) cudaFree(p);
+}
+
 template <int HD, int NH, int NKV>
 void check_attention(int n, int pos0, int window, std::mt19937& rng) {
   const int ctx = pos0 + n;
@@ -542,6 +597,11 @@ int main(int argc, char** argv) {
     check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 1, rng);
     check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
     check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
+    check_glu<BlockQ8_0, 2048>(8192, false, rng);  // llama-3.2-1b
+    check_glu<BlockQ4_0, 2048>(8192, false, rng);
+    check_glu<BlockQ8_0, 960>(2560, true, rng);    // smollm2-360m's shapes, GELU
+    check_glu<BlockQ4_0, 960>(2560, false, rng);
+    check_glu<BlockQ8_0, 3072>(8192, false, rng);  // 3b's rows: no double buffering
     check_q6k<2048>(128256, rng);  // llama-3.2-1b Q4_0's output matrix (16-byte pieces)
     check_q6k<3072>(4000, rng);    // 3b's rows (8-byte pieces)
     check_q6k<8192>(2048, rng);    // ffn_down

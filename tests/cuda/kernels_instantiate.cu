@@ -40,6 +40,9 @@ void mmq_lengths(cudaStream_t s) {
   kc::launch_matvec_split<B, 2048, 2>(s, kc::MatvecParts<2>{}, kc::NormInput{});
   kc::launch_matvec_split<B, 1536, 1>(s, kc::MatvecParts<1>{}, kc::GluInput{});
   kc::launch_matvec_split<B, 8192, 1>(s, kc::MatvecParts<1>{}, kc::GluInput{});
+  // a gate/up projection with the GLU after it (matvec_glu)
+  kc::launch_matvec_glu<B, 2048, 2>(s, kc::MatvecParts<2>{}, kc::NormInput{}, kc::GluOut{});
+  kc::launch_matvec_glu<B, 3072, 2>(s, kc::MatvecParts<2>{}, kc::NormInput{}, kc::GluOut{});
 }
 
 void instantiate(cudaStream_t s) {

@@ -130,6 +130,11 @@ class Emitter {
   int decode_fusion(int i, const std::string& rows);
   // The last op that reads the value `buffer` holds at op i (its live range).
   int last_reader(int i, int buffer) const;
+  // The GLU op i + 1 when matvec_glu can do it in projection op i's blocks
+  // (one-token steps): it takes op i's two outputs (gate, up), which nothing
+  // else reads, is wider than GluInput takes, and feeds only op i + 2, a
+  // projection of Q8_0 levels. nullptr otherwise.
+  const graph::GluOp* glu_after(int i) const;
   // m's weights as one launch of split rows (all Q8_0 or all Q4_0): "B, K, N" and the parts, else "".
   // acc_into >= 0: the one output is added to that buffer instead (MatvecPart::accumulate).
   std::string split_launch_args(int i, const graph::MatMulOp& m, int acc_into) const;
@@ -385,6 +390,22 @@ std::string Emitter::split_launch_args(int i, const graph::MatMulOp& m, int acc_
   return a.str();
 }
 
+const graph::GluOp* Emitter::glu_after(int i) const {
+  if (i + 2 >= static_cast<int>(g_.ops.size()) || g_.ops[i + 1].tail != g_.ops[i].tail) return nullptr;
+  const auto* m = std::get_if<graph::MatMulOp>(&g_.ops[i].params);
+  const auto* gl = std::get_if<graph::GluOp>(&g_.ops[i + 1].params);
+  if (m == nullptr || gl == nullptr || m->weights.size() != 2 || gl->gate != m->outs[0] || gl->up != m->outs[1]) {
+    return nullptr;
+  }
+  const int w = width(gl->gate);
+  // The GLU writes its gate buffer in place: one live range through op i + 2.
+  if (w <= fuse_max_width_ || w % 32 != 0 || last_reader(i, gl->up) != i + 1 || last_reader(i, gl->gate) != i + 2 ||
+      fused_quant_target(i + 1, gl->gate) != GgmlType::Q8_0) {
+    return nullptr;
+  }
+  return gl;
+}
+
 int Emitter::residual_target(int i) const {
   const int n_ops = static_cast<int>(g_.ops.size());
   const auto* mm = std::get_if<graph::MatMulOp>(&g_.ops[i].params);
@@ -411,6 +432,9 @@ int Emitter::residual_target(int i) const {
 //   follows can then be computed by the next projection.
 // - RoPE followed by the attention that reads its q and k: the attention
 //   kernel rotates them and writes the KV cache (forge_kernels.cuh RopeKv).
+// - a norm fused into a gate/up projection whose GLU is too wide for
+//   GluInput: the projection's blocks also do the GLU and quantize its output
+//   for the down projection (matvec.cuh matvec_glu), one launch instead of two.
 // Steps of several rows take the plain launches (the else branches).
 int Emitter::decode_fusion(int i, const std::string& rows) {
   const int n_ops = static_cast<int>(g_.ops.size());
@@ -450,6 +474,21 @@ int Emitter::decode_fusion(int i, const std::string& rows) {
     }
     const int target = residual_target(i + 1);
     const std::string args = input.empty() ? "" : split_launch_args(i + 1, *m, target);
+    const graph::GluOp* glu = input.empty() ? nullptr : glu_after(i + 1);
+    if (!args.empty() && glu != nullptr) {  // and the GLU after it (the down projection's input quantized there)
+      const std::string out = "kc::GluOut{" + F(i + 2, glu->gate) + ", " +
+                              (glu->act == model::Activation::kSilu ? "false" : "true") + ", " +
+                              fused_quant_args(i + 2, glu->gate, 32) + "}";
+      body_ << "  if (" << rows << " == 1) {  // " << a.name << " computed by, and " << g_.ops[i + 2].name
+            << " done by, " << b.name << "'s blocks\n"
+            << "    kc::launch_matvec_glu<" << args << ",\n        " << input << ",\n        " << out
+            << ");\n  } else {\n";
+      op(i, a, rows);
+      op(i + 1, b, rows);
+      op(i + 2, g_.ops[i + 2], rows);
+      body_ << "  }\n";
+      return 3;
+    }
     if (!args.empty()) {
       body_ << "  if (" << rows << " == 1) {  // " << a.name << " computed by " << b.name << "'s blocks"
             << (target >= 0 ? ", which add to the residual" : "") << "\n"

@@ -561,33 +561,35 @@ template <class B, int K> struct InputStage<B, K, GluInput> {
   }
 };
 
-// One row group's weights as a warp holds them.
-template <class B, int K> struct SplitLoads {
+// R rows' weights as a warp holds them (a row group; matvec_glu: a gate row and its up row).
+template <class B, int K, int R = SplitMatvec<B, K>::kRows> struct SplitLoads {
   using M = SplitMatvec<B, K>;
-  uint4 q[M::kRows][M::kPerLane];
-  float d[M::kRows][M::kPerLane];
+  uint4 q[R][M::kPerLane];
+  float d[R][M::kPerLane];
   __device__ __forceinline__ void load(const MatvecPart& part, int row0, int lane) {
 #pragma unroll
-    for (int i = 0; i < M::kRows; ++i) {
+    for (int i = 0; i < R; ++i) {
       const int r = min(row0 + i, part.rows - 1);  // rows past the end load the last row, write nothing
-      const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
+      load_row(i, part.w + static_cast<size_t>(r) * part.row_bytes, lane);
+    }
+  }
+  __device__ __forceinline__ void load_row(int i, const uint8_t* wr, int lane) {
 #pragma unroll
-      for (int j = 0; j < M::kPerLane; ++j) {
-        const int p = lane + 32 * j;
-        if (M::kPieces % 32 == 0 || p < M::kPieces) {
-          q[i][j] = ld128(wr + 16 * p);
-          d[i][j] = split_scale<B, K>(wr, M::kQ8 ? p / 2 : p);
-        } else {
-          q[i][j] = make_uint4(0, 0, 0, 0);
-          d[i][j] = 0.0f;
-        }
+    for (int j = 0; j < M::kPerLane; ++j) {
+      const int p = lane + 32 * j;
+      if (M::kPieces % 32 == 0 || p < M::kPieces) {
+        q[i][j] = ld128(wr + 16 * p);
+        d[i][j] = split_scale<B, K>(wr, M::kQ8 ? p / 2 : p);
+      } else {
+        q[i][j] = make_uint4(0, 0, 0, 0);
+        d[i][j] = 0.0f;
       }
     }
   }
 };
 
-template <class B, int K>
-__device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K>& w, const SplitAct<B, K>& a, int lane,
+template <class B, int K, int R>
+__device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K, R>& w, const SplitAct<B, K>& a, int lane,
                                                float* acc) {
   using M = SplitMatvec<B, K>;
 #pragma unroll
@@ -598,7 +600,7 @@ __device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K>& w, const 
       const uint4 x = live ? a.q[p] : make_uint4(0, 0, 0, 0);
       const float dx = live ? a.d[p / 2] : 0.0f;
 #pragma unroll
-      for (int i = 0; i < M::kRows; ++i) {
+      for (int i = 0; i < R; ++i) {
         const uint4 q = w.q[i][j];
         int s = __dp4a(static_cast<int>(q.x), static_cast<int>(x.x), 0);
         s = __dp4a(static_cast<int>(q.y), static_cast<int>(x.y), s);
@@ -614,7 +616,7 @@ __device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K>& w, const 
       const float dx = a.d[p];
       const int x8 = 8 * a.sum[p];
 #pragma unroll
-      for (int i = 0; i < M::kRows; ++i) {
+      for (int i = 0; i < R; ++i) {
         const uint32_t q[4] = {w.q[i][j].x, w.q[i][j].y, w.q[i][j].z, w.q[i][j].w};
         // sum((nibble - 8) * x) = sum(nibble * x) - 8 sum(x): the same integer, 8 fewer instructions
         int s = -x8;
@@ -671,17 +673,101 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
   }
 }
 
+// GLU outputs of a gate and an up projection of one row (the FFNs of
+// one-token steps too wide for GluInput, codegen's decode fusions): a block
+// takes 32 consecutive outputs at a time, a warp 4 of them, each from its
+// gate row and its up row held together (SplitLoads of 2 rows); warp 0 then
+// writes the block's 32 values and quantizes them for the down projection.
+// The same products, sums, act(gate) * up and quantization as matvec_split
+// followed by the glu kernel: the same bits, one launch less.
+struct GluOut {
+  float* y;  // act(gate) * up (the gate's buffer, as the glu kernel writes it)
+  bool gelu;
+  Q8Out q;   // y quantized as fake_quant_q8_0 does (the down projection's input)
+};
+
+template <class B, int K, int N, class In>
+__global__ void __launch_bounds__(32 * kSplitWarps, 2)
+    matvec_glu(const __grid_constant__ MatvecParts<N> ps, const __grid_constant__ In in, const GluOut out) {
+  static_assert(N == 2, "a gate and an up projection");
+  using M = SplitMatvec<B, K>;
+  constexpr bool kPrefetch = M::kPerLane <= 4;  // two outputs' rows fit the registers
+  __shared__ SplitAct<B, K> act;
+  __shared__ float vals[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const MatvecPart &gate = ps.p[0], &up = ps.p[1];
+  // This warp's outputs t = 0, 1, ...: 4 of each span of 32 the block takes.
+  const int spans = gate.rows / 32;
+  const int count = static_cast<int>(blockIdx.x) < spans ? 4 * ((spans - 1 - blockIdx.x) / gridDim.x + 1) : 0;
+  auto output = [&](int t) { return (blockIdx.x + t / 4 * gridDim.x) * 32 + 4 * warp + t % 4; };
+  auto load = [&](SplitLoads<B, K, 2>& w, int t) {
+    const size_t o = output(t);
+    w.load_row(0, gate.w + o * gate.row_bytes, lane);
+    w.load_row(1, up.w + o * up.row_bytes, lane);
+  };
+  SplitLoads<B, K, 2> cur, next;
+  if (count > 0) load(cur, 0);
+  if constexpr (kPrefetch) {
+    if (count > 1) load(next, 1);
+  }
+  InputStage<B, K, In> stage;
+  stage.before_wait(in);
+  pdl_wait();
+  pdl_launch_dependents();
+  stage.run(in, act);
+  __syncthreads();
+  for (int t = 0; t < count; ++t) {  // count: the same for every warp of the block
+    float acc[2] = {0.0f, 0.0f};
+    split_rows_dot<B, K>(cur, act, lane, acc);
+    const float g = warp_sum<M::kPerLane == 1, M::kPieces < 32 ? M::kPieces : 32, M::kQ8 ? 2 : 1>(acc[0]);
+    const float u = warp_sum<M::kPerLane == 1, M::kPieces < 32 ? M::kPieces : 32, M::kQ8 ? 2 : 1>(acc[1]);
+    const int o = output(t);
+    if (lane == 0) {
+      vals[4 * warp + t % 4] =
+          glu_value(gate.bias ? g + gate.bias[o] : g, up.bias ? u + up.bias[o] : u, out.gelu);
+    }
+    if constexpr (kPrefetch) {
+      cur = next;
+      if (t + 2 < count) load(next, t + 2);
+    } else if (t + 1 < count) {
+      load(cur, t + 1);
+    }
+    if (t % 4 == 3) {  // the span is done
+      __syncthreads();
+      if (warp == 0) {
+        const int e = (blockIdx.x + t / 4 * gridDim.x) * 32 + lane;
+        out.y[e] = vals[lane];
+        if (out.q.vals) warp_fake_quant_q8_0(vals[lane], out.q, e);
+      }
+      __syncthreads();
+    }
+  }
+}
+
+// Blocks that fit the GPU at once.
+template <class Kernel>
+int blocks_that_fit(Kernel kernel, int threads) {
+  int device = 0, sms = 0, per_sm = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0);
+  return std::max(1, sms * std::max(1, per_sm));
+}
+
+// act(gate) * up for one activation row (ps: the gate, then the up
+// projection; split rows of one type; rows a multiple of 32).
+template <class B, int K, int N, class In>
+void launch_matvec_glu(cudaStream_t s, const MatvecParts<N>& ps, const In& in, const GluOut& out) {
+  static const int fit = blocks_that_fit(matvec_glu<B, K, N, In>, 32 * kSplitWarps);
+  launch(matvec_glu<B, K, N, In>, dim3(std::max(1, std::min(fit, ps.p[0].rows / 32))), dim3(32 * kSplitWarps), 0, s,
+         ps, in, out);
+}
+
 // Blocks of a persistent matvec_split launch: as many as fit the GPU at
 // once (measured once per kernel), no more than there are row groups for.
 template <class B, int K, int N, class In>
 unsigned split_grid(const MatvecParts<N>& ps) {
-  static const int fit = [] {
-    int device = 0, sms = 0, per_sm = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, matvec_split<B, K, N, In>, 32 * kSplitWarps, 0);
-    return std::max(1, sms * std::max(1, per_sm));
-  }();
+  static const int fit = blocks_that_fit(matvec_split<B, K, N, In>, 32 * kSplitWarps);
   const int needed = (ps.blocks(SplitMatvec<B, K>::kRows) + kSplitWarps - 1) / kSplitWarps;
   return static_cast<unsigned>(std::max(1, std::min(fit, needed)));
 }
