@@ -77,15 +77,18 @@ void write_file(const fs::path& p, const std::string& text) {
 
 constexpr int kThreads = 256;  // elementwise kernels
 // Decode fusions (Emitter::decode_fusion) recompute a norm or GLU in every
-// block of the projection that reads it: worth a launch (~2-3 us) up to about
-// this width. Measured on an H100: a GLU of 8192 values in each of the 264
-// blocks made llama-3.2-1b's ffn_down 10 us slower than a launch of its own.
-constexpr int kDecodeFuseMaxWidth = 2048;
-// FORGE_CUDA_FUSE_WIDTH=N in forge compile's environment: fuse up to N
-// values instead (for measuring the limit: bench/cuda/gpu_check.sh fuse).
-int decode_fuse_max_width() {
+// block of the projection that reads it: worth a launch up to about these
+// widths. Measured on an H100 (tg128): norms fused up to 3072 values made
+// llama-3.2-3b Q4_0 9% faster (Q8_0 3%); a GLU of 2560 values in each block
+// of ffn_down (GluInput) made smollm2-360m 10% slower than matvec_glu (the GLU
+// in the gate/up blocks), one of 8192 llama-3.2-1b 20% slower than a launch.
+constexpr int kDecodeNormMaxWidth = 3072;
+constexpr int kDecodeGluMaxWidth = 2048;
+// FORGE_CUDA_FUSE_WIDTH=N in forge compile's environment: fuse norms and
+// GLUs up to N values instead (for measuring: bench/cuda/gpu_check.sh fuse).
+std::optional<int> fuse_width_override() {
   const char* e = std::getenv("FORGE_CUDA_FUSE_WIDTH");
-  if (e == nullptr || *e == 0) return kDecodeFuseMaxWidth;
+  if (e == nullptr || *e == 0) return std::nullopt;
   char* end = nullptr;
   const long v = std::strtol(e, &end, 10);
   if (*end != 0 || v < 0 || v > (1 << 20)) throw CodegenError(std::string("FORGE_CUDA_FUSE_WIDTH=") + e + ": expected a width");
@@ -103,7 +106,8 @@ class Emitter {
         o_(o),
         plan_(graph::passes::plan_memory(g, o.max_batch)),
         layout_(cpu::weight_layout(g, cpu::WeightPacking::kCudaSplit)),
-        fuse_max_width_(decode_fuse_max_width()) {}
+        fuse_norm_width_(fuse_width_override().value_or(kDecodeNormMaxWidth)),
+        fuse_glu_width_(fuse_width_override().value_or(kDecodeGluMaxWidth)) {}
 
   std::string model_cu();
   std::string model_h() const;
@@ -171,7 +175,8 @@ class Emitter {
   const CudaOptions& o_;
   graph::passes::MemoryPlan plan_;
   cpu::WeightLayout layout_;
-  const int fuse_max_width_;  // decode fusions up to this width (kDecodeFuseMaxWidth)
+  const int fuse_norm_width_;  // decode fusions of norms up to this width (kDecodeNormMaxWidth)
+  const int fuse_glu_width_;   // and of GLUs into the down projection (kDecodeGluMaxWidth)
   size_t acts_bytes_ = 256;
   // Fusions with the op before: op index whose first input format the
   // producer (norm, GLU) already quantized; op index whose KV write rope did.
@@ -399,7 +404,7 @@ const graph::GluOp* Emitter::glu_after(int i) const {
   }
   const int w = width(gl->gate);
   // The GLU writes its gate buffer in place: one live range through op i + 2.
-  if (w <= fuse_max_width_ || w % 32 != 0 || last_reader(i, gl->up) != i + 1 || last_reader(i, gl->gate) != i + 2 ||
+  if (w <= fuse_glu_width_ || w % 32 != 0 || last_reader(i, gl->up) != i + 1 || last_reader(i, gl->gate) != i + 2 ||
       fused_quant_target(i + 1, gl->gate) != GgmlType::Q8_0) {
     return nullptr;
   }
@@ -422,10 +427,11 @@ int Emitter::residual_target(int i) const {
 }
 
 // One-row (decode) steps run fewer kernels:
-// - a norm of the whole row, or a GLU, of at most kDecodeFuseMaxWidth values
-//   followed by a projection of its result that nothing else reads, with
-//   Q8_0 / Q4_0 weights: the projection's blocks compute the norm or GLU
-//   themselves (matvec.cuh NormInput, GluInput), one launch instead of two;
+// - a norm of the whole row of at most kDecodeNormMaxWidth values, or a GLU
+//   of at most kDecodeGluMaxWidth values, followed by a projection of its
+//   result that nothing else reads, with Q8_0 / Q4_0 weights: the
+//   projection's blocks compute the norm or GLU themselves (matvec.cuh
+//   NormInput, GluInput), one launch instead of two;
 // - a projection whose one output is next added to the residual stream (the
 //   norm's residual or an AddOp) and read by nothing else: it adds its
 //   product to the stream itself (MatvecPart::accumulate), and the norm that
@@ -461,13 +467,13 @@ int Emitter::decode_fusion(int i, const std::string& rows) {
     std::string input;
     if (const auto* nm = std::get_if<graph::NormOp>(&a.params)) {
       const bool residual_done = nm->residual < 0 || i == residual_folded_op_;
-      if (m->in == nm->out && nm->group == width(nm->in) && width(nm->in) <= fuse_max_width_ && residual_done &&
+      if (m->in == nm->out && nm->group == width(nm->in) && width(nm->in) <= fuse_norm_width_ && residual_done &&
           last_reader(i, nm->out) == i + 1) {
         input = "kc::NormInput{" + F(i, nm->in) + ", " + Wf(nm->weight) + ", " + Wf(nm->bias) + ", " + flt(nm->eps) +
                 ", " + flt(nm->offset) + ", " + (nm->kind == model::NormKind::kLayer ? "true" : "false") + "}";
       }
     } else if (const auto* gl = std::get_if<graph::GluOp>(&a.params)) {
-      if (m->in == gl->gate && width(gl->gate) <= fuse_max_width_ && last_reader(i, gl->gate) == i + 1) {
+      if (m->in == gl->gate && width(gl->gate) <= fuse_glu_width_ && last_reader(i, gl->gate) == i + 1) {
         input = "kc::GluInput{" + F(i, gl->gate) + ", " + F(i, gl->up) + ", " +
                 (gl->act == model::Activation::kSilu ? "false" : "true") + "}";
       }
