@@ -197,7 +197,8 @@ fi
 
 if [[ " $PARTS " == *" fuse "* ]]; then  # after speed, on its models
   # Generation with the decode fusions up to FUSE_WIDTH values (codegen's
-  # FORGE_CUDA_FUSE_WIDTH; the default build fuses up to kDecodeFuseMaxWidth).
+  # FORGE_CUDA_FUSE_WIDTH; the default build: norms up to kDecodeNormMaxWidth,
+  # GLUs into ffn_down up to kDecodeGluMaxWidth, cuda_codegen.cpp).
   FW=${FUSE_WIDTH:-8192}
   FORGE_CUDA_FUSE_WIDTH=$FW xargs -P 8 -I{} bash -c 'compile {}-fuse $W/{}.gguf 1024 512' <"$W/speed.txt"
   echo "== tg128 tok/s: default fusion width, then up to $FW values"

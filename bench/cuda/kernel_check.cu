@@ -1,4 +1,4 @@
-// The prefill kernels against the kernels they replace, at the real models'
+// The kernels against the kernels they replace, at the real models'
 // shapes (the fixtures of gpu_check.sh are 12 tokens of width 256-512, and a
 // whole-model comparison of deep random models is chaotic: one activation
 // level flipping moves the logits by 1e-2). On random inputs:
@@ -12,7 +12,8 @@
 //   attention_mma (tensor cores, split f16 operands) vs attention, with the F16
 //   and the F32 cache, windows and softcaps, queries of very different sizes.
 // Prints one line per case and exits 1 if any relative RMS is over 1e-5; then
-// TIMING lines (median of event-timed launches; printed, not asserted).
+// TIMING lines (median of event-timed launches, or of graphs of 200 launches
+// for the decode chains; printed, not asserted).
 // `kernel_check attention` runs the attention cases and timings only.
 // Build: nvcc -std=c++20 -O2 -arch=sm_90 -Isrc bench/cuda/kernel_check.cu
 #include <algorithm>
@@ -151,7 +152,7 @@ float median_ms(F&& launch, int reps) {
   return ms[reps / 2];
 }
 
-// The decode matvec of Q6_K rows (matvec_coalesced: rows staged in shared
+// The decode matvec of Q6_K rows (matvec_q6k: rows staged in shared
 // memory with wide loads) against the plain float matvec on the same
 // weights and input; then each one's time (TIMING).
 template <int K>
@@ -186,10 +187,10 @@ void check_q6k(int rows, std::mt19937& rng) {
   CHECK(cudaGetLastError());
   CHECK(cudaDeviceSynchronize());
   char what[96];
-  std::snprintf(what, sizeof what, "matvec_coalesced Q6_K %d x %d", rows, K);
+  std::snprintf(what, sizeof what, "matvec_q6k %d x %d", rows, K);
   report(what, rel_rms(download(y_ref, rows), download(y, rows)));
   const float t_ref = median_ms(run_ref, 21), t = median_ms(run, 21);
-  std::printf("TIMING matvec Q6_K %d x %d (%.1f MB): matvec %.1f us (%.0f GB/s), matvec_coalesced %.1f us (%.0f GB/s)\n",
+  std::printf("TIMING matvec Q6_K %d x %d (%.1f MB): matvec %.1f us (%.0f GB/s), matvec_q6k %.1f us (%.0f GB/s)\n",
               rows, K, w.size() / 1e6, 1e3 * t_ref, w.size() / (1e6 * t_ref), 1e3 * t, w.size() / (1e6 * t));
   cudaFree(dw), cudaFree(dx), cudaFree(y_ref), cudaFree(y);
 }
