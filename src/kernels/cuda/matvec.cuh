@@ -561,6 +561,18 @@ template <class B, int K> struct InputStage<B, K, GluInput> {
   }
 };
 
+// The block's input staged around the wait for the kernel before (what
+// does not depend on it first), then a barrier: `act` is ready.
+template <class B, int K, class In>
+__device__ __forceinline__ void stage_across_wait(const In& in, SplitAct<B, K>& act) {
+  InputStage<B, K, In> stage;
+  stage.before_wait(in);
+  pdl_wait();
+  pdl_launch_dependents();
+  stage.run(in, act);
+  __syncthreads();
+}
+
 // R rows' weights as a warp holds them (a row group; matvec_glu: a gate row and its up row).
 template <class B, int K, int R = SplitMatvec<B, K>::kRows> struct SplitLoads {
   using M = SplitMatvec<B, K>;
@@ -646,12 +658,7 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
   if constexpr (M::kPrefetch) {
     if (g + stride < groups) next.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
   }
-  InputStage<B, K, In> stage;
-  stage.before_wait(in);
-  pdl_wait();
-  pdl_launch_dependents();
-  stage.run(in, act);
-  __syncthreads();
+  stage_across_wait<B, K>(in, act);
   for (; g < groups; g += stride) {
     const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
     float acc[M::kRows];
@@ -710,12 +717,7 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)
   if constexpr (kPrefetch) {
     if (count > 1) load(next, 1);
   }
-  InputStage<B, K, In> stage;
-  stage.before_wait(in);
-  pdl_wait();
-  pdl_launch_dependents();
-  stage.run(in, act);
-  __syncthreads();
+  stage_across_wait<B, K>(in, act);
   for (int t = 0; t < count; ++t) {  // count: the same for every warp of the block
     float acc[2] = {0.0f, 0.0f};
     split_rows_dot<B, K>(cur, act, lane, acc);
