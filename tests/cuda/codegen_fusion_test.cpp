@@ -1,0 +1,90 @@
+// What `forge compile --target cuda` fuses in the one-token decode step
+// (cuda_codegen.cpp Emitter::decode_fusion), read from the generated
+// model.cu of the llama fixture (64 wide, FFN 128, two layers; --emit-only:
+// no nvcc, no GPU): by default every norm is computed by the projection
+// after it and the GLU by ffn_down's blocks; with FORGE_CUDA_FUSE_WIDTH=64
+// the 128-wide GLU is done by the gate/up blocks (matvec_glu) instead; with
+// 0 nothing is fused into a projection; a width that is not a number is a
+// clear error.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "run_command.h"
+
+namespace forge {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::forge_bin;
+using testing::run_command;
+using testing::shell_quote;
+
+const std::string kModel = std::string(FORGE_DATA_DIR) + "/fixtures/llama/model-q8_0.gguf";
+
+// model.cu generated with FORGE_CUDA_FUSE_WIDTH=fuse_width ("" unset).
+std::string generated(const std::string& fuse_width) {
+  if (!fs::exists(kModel)) throw std::runtime_error("missing test data " + kModel + " (the shared data must be at ../shared/data)");
+  const fs::path dir = fs::temp_directory_path() / ("forge_cuda_fusion_" + std::to_string(::getpid()) + "_" +
+                                                    (fuse_width.empty() ? "default" : fuse_width));
+  fs::remove_all(dir);
+  const std::string env = fuse_width.empty() ? "" : "FORGE_CUDA_FUSE_WIDTH=" + shell_quote(fuse_width) + " ";
+  const auto r = run_command(env + forge_bin() + " compile -m " + shell_quote(kModel) + " -o " +
+                             shell_quote(dir.string()) + " --target cuda --max-context 64 --max-batch 8 --emit-only");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(dir / "model.cu");
+  std::stringstream text;
+  text << in.rdbuf();
+  fs::remove_all(dir);
+  return text.str();
+}
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(CudaCodegenFusion, DefaultFusesNormsAndTheGluIntoTheNextProjection) {
+  const std::string cu = generated("");
+  ASSERT_FALSE(cu.empty());
+  EXPECT_EQ(count(cu, "kc::launch_matvec_split<BlockQ8_0, 64, 3>"), 2);  // q, k, v with the norm, each layer
+  EXPECT_EQ(count(cu, "kc::NormInput{"), 5);                             // + gate/up each layer, + the output
+  EXPECT_EQ(count(cu, "kc::GluInput{"), 2);                              // ffn_down computes the GLU
+  EXPECT_EQ(count(cu, "attention_rope_step(F("), 2);                       // RoPE and the KV write in attention
+  EXPECT_EQ(count(cu, "launch_matvec_glu"), 0);
+}
+
+TEST(CudaCodegenFusion, WideGluGoesToTheGateUpBlocks) {
+  const std::string cu = generated("64");
+  ASSERT_FALSE(cu.empty());
+  EXPECT_EQ(count(cu, "kc::launch_matvec_glu<BlockQ8_0, 64, 2>"), 2);
+  EXPECT_EQ(count(cu, "kc::GluOut{"), 2);
+  EXPECT_EQ(count(cu, "kc::GluInput{"), 0);
+  EXPECT_EQ(count(cu, "kc::NormInput{"), 5);  // the 64-wide norms still fused
+}
+
+TEST(CudaCodegenFusion, WidthZeroFusesNothingIntoProjections) {
+  const std::string cu = generated("0");
+  ASSERT_FALSE(cu.empty());
+  EXPECT_EQ(count(cu, "kc::NormInput{"), 0);
+  EXPECT_EQ(count(cu, "kc::GluInput{"), 0);
+  EXPECT_EQ(count(cu, "launch_matvec_glu"), 0);
+  EXPECT_EQ(count(cu, "attention_rope_step(F("), 2);  // not a width decision
+}
+
+TEST(CudaCodegenFusion, BadWidthIsAClearError) {
+  const fs::path dir = fs::temp_directory_path() / ("forge_cuda_fusion_bad_" + std::to_string(::getpid()));
+  const auto r = run_command("FORGE_CUDA_FUSE_WIDTH=wide " + forge_bin() + " compile -m " + shell_quote(kModel) +
+                             " -o " + shell_quote(dir.string()) + " --target cuda --emit-only");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("FORGE_CUDA_FUSE_WIDTH=wide: expected a width"), std::string::npos) << r.err;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace forge
