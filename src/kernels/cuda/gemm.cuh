@@ -22,12 +22,9 @@
 #include <type_traits>
 
 #include "kernels/cuda/forge_kernels.cuh"
+#include "kernels/cuda/gemm_mode.h"
 
 namespace forge::kernels::cuda {
-
-// kMmq: Q8_0 / Q4_0 weights through mmq.cuh (int8 tensor cores, exact
-// integer block sums), every other type as kF32.
-enum class GemmMode { kMmq, kF32, kTf32, kF16, kBf16 };
 
 // What a prefill GEMM needs besides its operands; owned by the runtime
 // (src/codegen/cuda/runtime/cuda_model.h). scratch holds weight_elems

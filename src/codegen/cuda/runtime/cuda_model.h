@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "codegen/cpu/runtime/weights_file.h"
+#include "codegen/cuda/runtime/cuda_settings.h"
 #include "codegen/cuda/runtime/memory_fit.h"
 #include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/forge_kernels.cuh"
@@ -90,62 +91,15 @@ struct Shape {
   size_t gemm_x_elems = 0;
 };
 
-// How prefill multiplies (FORGE_CUDA_GEMM=mmq|f32|tf32|f16|bf16|off,
-// FORGE_CUDA_GEMM_MIN_ROWS): steps of at least min_rows tokens go through
-// mmq.cuh / cuBLAS in `mode` (kernels/cuda/gemm.cuh), smaller ones (and every
-// decode step) through the matrix-vector kernels. The default, mmq, computes
-// the interpreter's numbers; the 16-bit and TF32 modes are for measuring.
-struct GemmSettings {
-  bool enabled = true;
-  kernels::cuda::GemmMode mode = kernels::cuda::GemmMode::kMmq;
-  int min_rows = 16;
-  // FORGE_CUDA_STEP_TOKENS: at most this many prompt tokens a step (1: the
-  // prompt goes through the decode step's kernels and fusions one token at a
-  // time, for checking them against the interpreter's logits).
-  int step_tokens = 1 << 30;
-};
-
-inline GemmSettings gemm_settings_from_env() {
-  GemmSettings g;
-  if (const char* m = std::getenv("FORGE_CUDA_GEMM"); m != nullptr && *m != 0) {
-    const std::string v = m;
-    using kernels::cuda::GemmMode;
-    if (v == "mmq") g.mode = GemmMode::kMmq;
-    else if (v == "f32") g.mode = GemmMode::kF32;
-    else if (v == "tf32") g.mode = GemmMode::kTf32;
-    else if (v == "f16") g.mode = GemmMode::kF16;
-    else if (v == "bf16") g.mode = GemmMode::kBf16;
-    else if (v == "off") g.enabled = false;
-    else throw std::invalid_argument("FORGE_CUDA_GEMM=" + v + ": expected mmq, f32, tf32, f16, bf16 or off");
-  }
-  if (const char* r = std::getenv("FORGE_CUDA_STEP_TOKENS"); r != nullptr && *r != 0) {
-    char* end = nullptr;
-    const long v = std::strtol(r, &end, 10);
-    if (*end != 0 || v < 1 || v > 1000000) {
-      throw std::invalid_argument(std::string("FORGE_CUDA_STEP_TOKENS=") + r + ": expected a token count >= 1");
-    }
-    g.step_tokens = static_cast<int>(v);
-  }
-  if (const char* r = std::getenv("FORGE_CUDA_GEMM_MIN_ROWS"); r != nullptr && *r != 0) {
-    char* end = nullptr;
-    const long v = std::strtol(r, &end, 10);
-    if (*end != 0 || v < 1 || v > 1000000) {
-      throw std::invalid_argument(std::string("FORGE_CUDA_GEMM_MIN_ROWS=") + r + ": expected a row count >= 1");
-    }
-    g.min_rows = static_cast<int>(v);
-  }
-  return g;
-}
-
 class CudaModel : public model::Forward {
  public:
   CudaModel(const Shape& s, const compiled::WeightsFile& weights, uint64_t weights_bytes, model::ModelInfo info)
-      : s_(s), kv_f32_(kv_f32_requested()), gemm_settings_(gemm_settings_from_env()), info_(std::move(info)) {
+      : s_(s), settings_(cuda_settings()), info_(std::move(info)) {
     const cudaDeviceProp prop = open_device();
     size_t free_b = 0, total_b = 0;
     check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
-    const size_t kv_bytes = s.kv_bytes * (kv_f32_ ? 2 : 1);
-    const bool use_gemm = gemm_settings_.enabled && s.gemm_weight_elems > 0;
+    const size_t kv_bytes = s.kv_bytes * (settings_.kv_f32 ? 2 : 1);
+    const bool use_gemm = settings_.gemm_enabled && s.gemm_weight_elems > 0;
     // Rounded up so that the scratch's parts stay 4096-byte aligned (gemm.cuh).
     const size_t gemm_elems = (s.gemm_weight_elems + 1023) / 1024 * 1024;
     const size_t gemm_bytes = use_gemm ? kernels::cuda::gemm_scratch_bytes(gemm_elems, s.gemm_x_elems) : 0;
@@ -171,7 +125,7 @@ class CudaModel : public model::Forward {
     if (use_gemm) {
       gemm_scratch_ = device_alloc(gemm_bytes, "cudaMalloc (prefill GEMM scratch)");
       if (cublasCreate(&gemm_.handle) != CUBLAS_STATUS_SUCCESS) throw CudaError("cublasCreate failed");
-      gemm_.mode = gemm_settings_.mode;
+      gemm_.mode = settings_.gemm_mode;
       gemm_.scratch = gemm_scratch_.get();
       gemm_.weight_elems = gemm_elems;
       gemm_.x_elems = s.gemm_x_elems;
@@ -197,7 +151,7 @@ class CudaModel : public model::Forward {
     if (logits == Logits::kAll) all_logits_.resize(tokens.size() * s_.vocab);
     for (size_t done = 0; done < tokens.size();) {
       const int n = static_cast<int>(
-          std::min<size_t>(std::min(s_.max_batch, gemm_settings_.step_tokens), tokens.size() - done));
+          std::min<size_t>(std::min(s_.max_batch, settings_.step_tokens), tokens.size() - done));
       const bool last = done + n == tokens.size();
       const Logits want = logits == Logits::kAll ? Logits::kAll : (last ? logits : Logits::kNone);
       int* hp = host_params();
@@ -311,7 +265,7 @@ class CudaModel : public model::Forward {
               const float* xsum, int n, bool accumulate = false) {
     namespace kc = forge::kernels::cuda;
     if constexpr (kc::GemmTakes<B, K>::kValue) {
-      if (gemm_.handle && n > 1 && n >= gemm_settings_.min_rows) {
+      if (gemm_.handle && n > 1 && n >= settings_.gemm_min_rows) {
         if constexpr (kc::MmqTakes<B>::kValue) {
           if (gemm_.mode == kc::GemmMode::kMmq) {
             kc::launch_mmq<B, K>(stream_, w, row_bytes, rows, levels_of<K>(x), scales_of<K>(x), n, y, bias);
@@ -351,7 +305,7 @@ class CudaModel : public model::Forward {
   // up): one matrix-vector launch for all of them, or one GEMM each.
   template <class B, int K, int N>
   void matmul_parts(const kernels::cuda::MatvecParts<N>& ps, const float* x, const float* xsum, int n) {
-    if (gemm_.handle && n > 1 && n >= gemm_settings_.min_rows && kernels::cuda::GemmTakes<B, K>::kValue) {
+    if (gemm_.handle && n > 1 && n >= settings_.gemm_min_rows && kernels::cuda::GemmTakes<B, K>::kValue) {
       for (const auto& p : ps.p) matmul<B, K>(p.w, p.row_bytes, p.rows, p.y, p.bias, x, xsum, n);
       return;
     }
@@ -364,7 +318,7 @@ class CudaModel : public model::Forward {
 
   // Steps of at least this many tokens take the prefill kernels (GEMMs,
   // attention_prefill); FORGE_CUDA_GEMM_MIN_ROWS.
-  int prefill_min_rows() const { return gemm_settings_.min_rows; }
+  int prefill_min_rows() const { return settings_.gemm_min_rows; }
 
   // Between ops when profiling (generated code calls it after each op).
   void mark(const char* name) {
@@ -383,21 +337,16 @@ class CudaModel : public model::Forward {
   // The KV cache: F16 (offsets as generated), or F32 (the same offsets doubled).
   __half* kv(size_t offset) const { return reinterpret_cast<__half*>(kv_.get() + offset); }
   float* kv32(size_t offset) const { return reinterpret_cast<float*>(kv_.get() + 2 * offset); }
-  bool kv_f32() const { return kv_f32_; }
+  bool kv_f32() const { return settings_.kv_f32; }
   const int* params() const { return reinterpret_cast<const int*>(params_.get()); }
   int* params_mut() const { return reinterpret_cast<int*>(params_.get()); }
   float* logits_dev() const { return F(s_.logits_offset); }
   cudaStream_t stream_ = nullptr;
   const Shape s_;
-  // FORGE_CUDA_KV_F32=1 keeps keys and values in F32, as `forge logits` does
-  // (bench/cuda/gpu_check.sh compares logits that way); default F16.
-  const bool kv_f32_;
-  const GemmSettings gemm_settings_;
-
-  static bool kv_f32_requested() {
-    const char* e = std::getenv("FORGE_CUDA_KV_F32");
-    return e != nullptr && std::strcmp(e, "1") == 0;
-  }
+  // From the environment (cuda_settings.h): the prefill products, the prompt
+  // step, and FORGE_CUDA_KV_F32=1 (keys and values in F32, as `forge logits`
+  // keeps them: bench/cuda/gpu_check.sh compares logits that way).
+  const CudaSettings settings_;
 
  private:
   int* host_params() { return reinterpret_cast<int*>(host_params_.get()); }
