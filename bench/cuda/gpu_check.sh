@@ -181,16 +181,23 @@ if [[ " $PARTS " == *" selfcheck "* ]]; then  # after speed, on its programs
   done
 fi
 
+# tg128 PROGRAM [VAR=VALUE ...]: the program's generation tok/s (a short prefill, 3 repetitions).
+tg128() {
+  local prog=$1
+  shift
+  env "$@" "$prog" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" |
+    python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])'
+}
+
 if [[ " $PARTS " == *" ab "* ]]; then  # after speed, on its programs
   # Generation by default and with each setting of AB (environment
   # assignments, space-separated; default: without programmatic dependent
   # launch, launch.cuh), same programs, one after the other.
   AB=${AB:-FORGE_CUDA_PDL=0}
-  tg() { env "$@" "$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])'; }
   echo "== tg128 tok/s: default, then $AB"
   while read -r n; do
-    line=$(printf '%-22s %10s' "$n" "$(tg)")
-    for v in $AB; do line="$line $(printf '%10s' "$(tg "$v")")"; done
+    line=$(printf '%-22s %10s' "$n" "$(tg128 "$W/$n-cuda/model")")
+    for v in $AB; do line="$line $(printf '%10s' "$(tg128 "$W/$n-cuda/model" "$v")")"; done
     echo "$line"
   done <"$W/speed.txt" | tee "$OUT/ab.txt"
 fi
@@ -203,9 +210,7 @@ if [[ " $PARTS " == *" fuse "* ]]; then  # after speed, on its models
   FORGE_CUDA_FUSE_WIDTH=$FW xargs -P 8 -I{} bash -c 'compile {}-fuse $W/{}.gguf 1024 512' <"$W/speed.txt"
   echo "== tg128 tok/s: default fusion width, then up to $FW values"
   while read -r n; do
-    a=$("$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])')
-    b=$("$W/$n-fuse/model" --gpu-bench --pp 16 --tg 128 --reps 3 2>>"$OUT/speed.err" | python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tg_tok_s"])')
-    printf '%-22s %10s %10s\n' "$n" "$a" "$b"
+    printf '%-22s %10s %10s\n' "$n" "$(tg128 "$W/$n-cuda/model")" "$(tg128 "$W/$n-fuse/model")"
   done <"$W/speed.txt" | tee "$OUT/fuse.txt"
 fi
 
