@@ -72,6 +72,16 @@ __device__ __forceinline__ const MatvecPart& part_of(const MatvecParts<N>& ps, i
   return ps.p[N - 1];
 }
 
+// The kernels of one warp a row (kMatvecWarps rows a block): this warp's
+// part and its row there (*r, past the part's end for the last block's spare warps).
+template <int N>
+__device__ __forceinline__ const MatvecPart& warp_row(const MatvecParts<N>& ps, int* r) {
+  int row0 = 0;
+  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
+  *r = row0 + threadIdx.x / 32;
+  return part;
+}
+
 template <class B, int K, int kCols, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constant__ MatvecParts<N> ps,
                                                             const float* __restrict__ x,
@@ -80,9 +90,9 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constan
   pdl_launch_dependents();
   constexpr int kUnits = K / 32;
   const int lane = threadIdx.x % 32;
-  int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
-  const int r = row0 + threadIdx.x / 32, rows = part.rows;
+  int r = 0;
+  const MatvecPart& part = warp_row(ps, &r);
+  const int rows = part.rows;
   if (r >= rows) return;
   const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
   for (int b0 = 0; b0 < batch; b0 += kCols) {
@@ -206,9 +216,9 @@ __global__ void __launch_bounds__(32 * kMatvecWarps) matvec_int(const __grid_con
   pdl_launch_dependents();
   constexpr int kUnits = K / 32;
   const int lane = threadIdx.x % 32;
-  int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
-  const int r = row0 + threadIdx.x / 32, rows = part.rows;
+  int r = 0;
+  const MatvecPart& part = warp_row(ps, &r);
+  const int rows = part.rows;
   if (r >= rows) return;
   const uint8_t* wr = part.w + static_cast<size_t>(r) * part.row_bytes;
   for (int b0 = 0; b0 < batch; b0 += kCols) {
@@ -279,9 +289,8 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
   pdl_wait();
   pdl_launch_dependents();
   const int lane = threadIdx.x % 32;
-  int row0 = 0;
-  const MatvecPart& part = part_of(ps, blockIdx.x, kMatvecWarps, &row0);
-  const int r = row0 + threadIdx.x / 32;
+  int r = 0;
+  const MatvecPart& part = warp_row(ps, &r);
   if (r >= part.rows) return;
   float s = row_dot_impl<B, K>(part.w + static_cast<size_t>(r) * part.row_bytes, x, lane);
 #pragma unroll
