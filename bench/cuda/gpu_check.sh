@@ -4,7 +4,8 @@
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
 #   bash bench/cuda/gpu_check.sh [check] [check-fuse] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [fuse] [profile]
 # (check-fuse and check-gemm need check in the same call: it reuses its programs and logits;
-# modes, selfcheck, ab, fuse and profile need speed: they use its programs)
+# modes, selfcheck, ab, fuse and profile need speed: they use its programs;
+# SPEED_PRESETS="llama-3.2-3b ..." limits speed to those presets)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
 # The forge binary and the static libraries a generated project links were
@@ -135,7 +136,7 @@ if [[ " $PARTS " == *" check-gemm "* ]]; then
 fi
 
 if [[ " $PARTS " == *" speed"* ]]; then
-  presets="smollm2-135m smollm2-360m llama-3.2-1b llama-3.2-3b"
+  presets="${SPEED_PRESETS:-smollm2-135m smollm2-360m llama-3.2-1b llama-3.2-3b}"
   [[ " $PARTS " == *" speed-small "* ]] && presets="smollm2-135m"
   : >"$W/speed.txt"
   for p in $presets; do

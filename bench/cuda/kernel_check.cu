@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -94,40 +95,57 @@ std::vector<uint8_t> random_rows(int rows, int k, std::mt19937& rng) {
   return w;
 }
 
+// Random split rows and activations, the activations quantized (Q8_0 levels and scales).
+template <class B, int K>
+struct MmqInputs {
+  int rows, n;
+  uint8_t* w = nullptr;
+  size_t row_bytes = 0;
+  float *x = nullptr, *xq = nullptr, *da = nullptr;
+  int8_t* qa = nullptr;
+  MmqInputs(int rows_, int n_, std::mt19937& rng) : rows(rows_), n(n_) {
+    const auto wh = random_rows<B>(rows, K, rng);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> xh(static_cast<size_t>(n) * K);
+    for (float& v : xh) v = nd(rng);
+    w = upload(wh);
+    x = upload(xh);
+    row_bytes = wh.size() / rows;
+    CHECK(cudaMalloc(&xq, xh.size() * 4));
+    CHECK(cudaMalloc(&qa, xh.size()));
+    CHECK(cudaMalloc(&da, xh.size() / 32 * 4));
+    const int blocks = n * (K / 32);
+    kc::fake_quant_q8_0<<<kc::blocks_for(blocks, 64), 64>>>(x, kc::Q8Out{xq, nullptr, qa, da}, blocks);
+    CHECK(cudaGetLastError());
+  }
+  ~MmqInputs() { cudaFree(w), cudaFree(x), cudaFree(xq), cudaFree(qa), cudaFree(da); }
+  size_t outs() const { return static_cast<size_t>(n) * rows; }
+  float* output() const {  // NaN: every output must be written
+    float* y = nullptr;
+    CHECK(cudaMalloc(&y, outs() * 4));
+    CHECK(cudaMemset(y, 0xff, outs() * 4));
+    return y;
+  }
+};
+
 template <class B, int K>
 void check_mmq(const char* name, int rows, int n, std::mt19937& rng) {
-  const auto w = random_rows<B>(rows, K, rng);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(n) * K);
-  for (float& v : x) v = nd(rng);
-  uint8_t* dw = upload(w);
-  float* dx = upload(x);
-  float *xq = nullptr, *y_ref = nullptr, *y = nullptr, *da = nullptr;
-  int8_t* qa = nullptr;
-  CHECK(cudaMalloc(&xq, x.size() * 4));
-  CHECK(cudaMalloc(&y_ref, static_cast<size_t>(n) * rows * 4));
-  CHECK(cudaMalloc(&y, static_cast<size_t>(n) * rows * 4));
-  CHECK(cudaMalloc(&qa, x.size()));
-  CHECK(cudaMalloc(&da, x.size() / 32 * 4));
-  CHECK(cudaMemset(y, 0xff, static_cast<size_t>(n) * rows * 4));  // NaN: every output must be written
-  const int blocks = n * (K / 32);
-  kc::fake_quant_q8_0<<<kc::blocks_for(blocks, 64), 64>>>(dx, kc::Q8Out{xq, nullptr, qa, da}, blocks);
-  const size_t row_bytes = w.size() / rows;
-  const size_t outs = static_cast<size_t>(n) * rows;
+  const MmqInputs<B, K> in(rows, n, rng);
+  float *y_ref = in.output(), *y = in.output();
   char what[96];
   if (n > 1) {  // prefill: mmq against matvec over 8 rows at a time
-    kc::launch_matvec<B, K>(nullptr, dw, row_bytes, rows, xq, nullptr, n, y_ref, nullptr);
-    kc::launch_mmq<B, K>(nullptr, dw, row_bytes, rows, qa, da, n, y, nullptr);
+    kc::launch_matvec<B, K>(nullptr, in.w, in.row_bytes, rows, in.xq, nullptr, n, y_ref, nullptr);
+    kc::launch_mmq<B, K>(nullptr, in.w, in.row_bytes, rows, in.qa, in.da, n, y, nullptr);
     std::snprintf(what, sizeof what, "mmq %s %d x %d, %d rows", name, rows, K, n);
   } else {  // decode: the __dp4a matvec against the float one
-    kc::launch_matvec<B, K>(nullptr, dw, row_bytes, rows, xq, nullptr, 1, y_ref, nullptr);
-    kc::launch_matvec<B, K>(nullptr, dw, row_bytes, rows, xq, nullptr, 1, y, nullptr, qa, da);
+    kc::launch_matvec<B, K>(nullptr, in.w, in.row_bytes, rows, in.xq, nullptr, 1, y_ref, nullptr);
+    kc::launch_matvec<B, K>(nullptr, in.w, in.row_bytes, rows, in.xq, nullptr, 1, y, nullptr, in.qa, in.da);
     std::snprintf(what, sizeof what, "matvec dp4a %s %d x %d", name, rows, K);
   }
   CHECK(cudaGetLastError());
   CHECK(cudaDeviceSynchronize());
-  report(what, rel_rms(download(y_ref, outs), download(y, outs)));
-  cudaFree(dw), cudaFree(dx), cudaFree(xq), cudaFree(y_ref), cudaFree(y), cudaFree(qa), cudaFree(da);
+  report(what, rel_rms(download(y_ref, in.outs()), download(y, in.outs())));
+  cudaFree(y_ref), cudaFree(y);
 }
 
 // Median time (ms) of reps event-timed runs of launch (after a warm-up).
@@ -150,6 +168,34 @@ float median_ms(F&& launch, int reps) {
   cudaEventDestroy(a), cudaEventDestroy(b);
   std::sort(ms.begin(), ms.end());
   return ms[reps / 2];
+}
+
+// mmq's tiles of 128 and of 64 weight rows: the same block terms summed in
+// the same order, so the same bits (checked); then each one's time and the
+// one launch_mmq picks (TIMING).
+template <class B, int K>
+void time_mmq(const char* name, int rows, int n, std::mt19937& rng) {
+  const MmqInputs<B, K> in(rows, n, rng);
+  float *y128 = in.output(), *y64 = in.output();
+  const kc::MatvecParts<1> p128{{{in.w, in.row_bytes, rows, y128, nullptr}}}, p64{{{in.w, in.row_bytes, rows, y64, nullptr}}};
+  auto run128 = [&] { kc::launch_mmq_rows<B, K, 128, 1>(nullptr, p128, in.qa, in.da, n); };
+  auto run64 = [&] { kc::launch_mmq_rows<B, K, 64, 1>(nullptr, p64, in.qa, in.da, n); };
+  run128(), run64();
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  const auto a = download(y128, in.outs()), b = download(y64, in.outs());
+  const bool same = std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
+  failures += !same;
+  char what[96];
+  std::snprintf(what, sizeof what, "mmq %s %d x %d, %d rows: 128- and 64-row tiles", name, rows, K, n);
+  std::printf("%-52s %s\n", what, same ? "same bits  ok" : "differ  FAIL");
+  const float t128 = median_ms(run128, 20), t64 = median_ms(run64, 20);
+  const double ops = 2.0 * rows * K * n;
+  std::printf("TIMING mmq %s %d x %d, %d tokens: 128-row tiles %.1f us (%.0f TOPS), 64-row %.1f us (%.0f TOPS); "
+              "launch_mmq takes %d\n",
+              name, rows, K, n, 1e3 * t128, ops / t128 / 1e9, 1e3 * t64, ops / t64 / 1e9,
+              kc::mmq_small_tiles(p128.blocks(128) * ((n + 127) / 128), p128.blocks(64) * ((n + 127) / 128)) ? 64 : 128);
+  cudaFree(y128), cudaFree(y64);
 }
 
 // The decode matvec of Q6_K rows (matvec_q6k: rows staged in shared
@@ -530,6 +576,29 @@ void check_mma_shapes(int n, int pos0, int window, float cap, std::mt19937& rng)
   check_attention_mma<HD, NH, NKV, KvT, 4, 2>(n, pos0, window, cap, rng);
 }
 
+// One layer's rope_kv over n prompt tokens (F16 cache; TIMING).
+template <int HD, int NH, int NKV>
+void time_rope_kv(const char* model, int n) {
+  std::vector<float> x(static_cast<size_t>(n) * (NH + 2 * NKV) * HD, 0.5f), inv(HD / 2, 1e-3f);
+  const std::vector<int> params = {0};
+  float* dx = upload(x);
+  float* dinv = upload(inv);
+  int* dp = upload(params);
+  __half *kc_ = nullptr, *vc_ = nullptr;
+  CHECK(cudaMalloc(&kc_, static_cast<size_t>(n) * NKV * HD * 2));
+  CHECK(cudaMalloc(&vc_, static_cast<size_t>(n) * NKV * HD * 2));
+  float *q = dx, *k = dx + static_cast<size_t>(n) * NH * HD, *v = k + static_cast<size_t>(n) * NKV * HD;
+  constexpr int kThreadsNeeded = (NH + NKV) * (HD / 2) + NKV * HD;
+  const float t = median_ms(
+      [&] {
+        kc::rope_kv<__half><<<dim3(kc::blocks_for(kThreadsNeeded, 256), n), 256>>>(q, k, v, kc_, vc_, NH, NKV, HD, HD, HD,
+                                                                                   false, dinv, 1.0f, dp);
+      },
+      21);
+  std::printf("TIMING %-14s rope_kv, %d tokens: %.1f us\n", model, n, 1e3 * t);
+  cudaFree(dx), cudaFree(dinv), cudaFree(dp), cudaFree(kc_), cudaFree(vc_);
+}
+
 // One layer's prefill attention, n tokens at position 0, F16 cache:
 // attention_prefill against attention_mma (the default block shape, then others).
 template <int HD, int NH, int NKV>
@@ -579,19 +648,45 @@ void time_attention(const char* model, int n, std::mt19937& rng) {
   cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(dp), cudaFree(o);
 }
 
+// mmq against matvec, its two tile heights against each other, and its times at the models' shapes.
+void prefill_products(std::mt19937& rng) {
+  check_mmq<BlockQ8_0, 2048>("Q8_0", 2048, 512, rng);  // llama-3.2-1b attn_q
+  check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 512, rng);  // ffn_gate
+  check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 300, rng);  // ffn_down, a partial token tile
+  check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 77, rng);
+  check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 512, rng);   // smollm2-135m: K = 4.5 stages
+  check_mmq<BlockQ4_0, 576>("Q4_0", 190, 33, rng);     // rows not a multiple of 64
+  time_mmq<BlockQ8_0, 576>("Q8_0", 960, 512, rng);     // smollm2-135m attn_q+k+v
+  time_mmq<BlockQ8_0, 576>("Q8_0", 1536, 512, rng);    // ffn_gate
+  time_mmq<BlockQ8_0, 1536>("Q8_0", 576, 512, rng);    // ffn_down
+  time_mmq<BlockQ8_0, 2048>("Q8_0", 3072, 512, rng);   // llama-3.2-1b attn_q+k+v
+  time_mmq<BlockQ8_0, 2048>("Q8_0", 16384, 512, rng);  // llama-3.2-1b ffn_gate+up
+  time_mmq<BlockQ8_0, 2048>("Q8_0", 2048, 512, rng);   // attn_output
+  time_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 512, rng);   // ffn_down
+  time_mmq<BlockQ8_0, 3072>("Q8_0", 5120, 512, rng);   // llama-3.2-3b attn_q+k+v
+  time_mmq<BlockQ8_0, 3072>("Q8_0", 3072, 512, rng);   // attn_output
+  time_mmq<BlockQ8_0, 3072>("Q8_0", 16384, 512, rng);  // ffn_gate+up
+  time_mmq<BlockQ8_0, 8192>("Q8_0", 3072, 512, rng);   // ffn_down
+  time_mmq<BlockQ4_0, 3072>("Q4_0", 5120, 512, rng);
+  time_mmq<BlockQ4_0, 3072>("Q4_0", 16384, 512, rng);
+  time_mmq<BlockQ4_0, 8192>("Q4_0", 3072, 512, rng);
+  time_mmq<BlockQ4_0, 576>("Q4_0", 190, 33, rng);      // partial tiles both ways
+}
+
 int main(int argc, char** argv) {
   const bool attention_only = argc > 1 && std::strcmp(argv[1], "attention") == 0;
+  const bool mmq_only = argc > 1 && std::strcmp(argv[1], "mmq") == 0;
   cudaDeviceProp prop{};
   CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s\n", prop.name);
   std::mt19937 rng(20261126);
+  if (mmq_only) {
+    prefill_products(rng);
+    std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");
+    return failures ? 1 : 0;
+  }
   if (!attention_only) {
-    check_mmq<BlockQ8_0, 2048>("Q8_0", 2048, 512, rng);  // llama-3.2-1b attn_q
-    check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 512, rng);  // ffn_gate
-    check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 300, rng);  // ffn_down, a partial token tile
-    check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 77, rng);
-    check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 512, rng);   // smollm2-135m: K = 4.5 stages
-    check_mmq<BlockQ4_0, 576>("Q4_0", 190, 33, rng);     // rows not a multiple of 64
+    prefill_products(rng);
     check_mmq<BlockQ8_0, 2048>("Q8_0", 8192, 1, rng);    // decode
     check_mmq<BlockQ4_0, 2048>("Q4_0", 8192, 1, rng);
     check_mmq<BlockQ8_0, 8192>("Q8_0", 2048, 1, rng);
@@ -647,6 +742,9 @@ int main(int argc, char** argv) {
   time_chains(rng);
   time_attention<64, 9, 3>("smollm2-135m", 512, rng);
   time_attention<64, 32, 8>("llama-3.2-1b", 512, rng);
+  time_attention<128, 24, 8>("llama-3.2-3b", 512, rng);
+  time_rope_kv<64, 32, 8>("llama-3.2-1b", 512);
+  time_rope_kv<128, 24, 8>("llama-3.2-3b", 512);
   std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");
   return failures ? 1 : 0;
 }

@@ -69,30 +69,12 @@ __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint3
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-// Four 8x8 f16 matrices; lanes 8i .. 8i+7 give matrix i's row addresses.
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const __half* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p))
-               : "memory");
-}
 __device__ __forceinline__ void ldsm_x4_t(uint32_t (&r)[4], const __half* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(smem_addr(p))
                : "memory");
 }
-// 16 bytes global -> shared; zeros when !valid (nothing read).
-__device__ __forceinline__ void cp_async16(__half* dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
-               "r"(valid ? 16 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void cp_async_wait1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
 
 // Rows j0 .. j0 + kKeys - 1 of a KV head (W halves or floats wide, row stride
 // kRow elements in the cache) into shared rows of stride kS halves; rows past
@@ -105,7 +87,7 @@ __device__ __forceinline__ void stage(__half* dst, __half*, const __half* src, i
   for (int c = tid; c < kKeys * kChunks; c += kThreads) {
     const int j = c / kChunks, d = c % kChunks * 8, kp = j0 + j;
     const bool ok = kp <= last;
-    cp_async16(dst + j * kS + d, src + static_cast<size_t>(ok ? kp : 0) * kRow + d, ok);
+    cp_async<16>(dst + j * kS + d, src + static_cast<size_t>(ok ? kp : 0) * kRow + d, ok);
   }
 }
 template <int W, int kRow, int kS, int kKeys, int kThreads>
@@ -161,7 +143,7 @@ __global__ void __launch_bounds__(kQW * kSplit * 32)
   };
   if constexpr (!kF32) {
     stage_tile(0, jbeg);
-    am::cp_async_commit();
+    cp_async_commit();
   }
 
   // This warp's rows: tokens tw + g and tw + g + 8 (the mma fragments' rows);
@@ -227,8 +209,8 @@ __global__ void __launch_bounds__(kQW * kSplit * 32)
       __syncthreads();
     } else {
       if (it + 1 < tiles) stage_tile((it + 1) % 2, j0 + kKeys);
-      am::cp_async_commit();
-      am::cp_async_wait1();  // this tile's copies done (the next tile's may fly)
+      cp_async_commit();
+      cp_async_wait<1>();  // this tile's copies done (the next tile's may fly)
       __syncthreads();
     }
     const __half* ks = sm + (kF32 ? 0 : it % 2) * kStageHalves + kw * kKs;  // this warp's keys
@@ -247,13 +229,13 @@ __global__ void __launch_bounds__(kQW * kSplit * 32)
         for (int c2 = 0; c2 < HD / 32; ++c2) {
           const int off = (8 * nt + mr) * kKs + 32 * c2 + 8 * mi;
           uint32_t b[4];
-          am::ldsm_x4(b, ks + off);
+          ldsm_x4(b, ks + off);
           am::mma(s[nt], qh[2 * c2], b[0], b[1]);
           am::mma(s[nt], ql[2 * c2], b[0], b[1]);
           am::mma(s[nt], qh[2 * c2 + 1], b[2], b[3]);
           am::mma(s[nt], ql[2 * c2 + 1], b[2], b[3]);
           if constexpr (kF32) {
-            am::ldsm_x4(b, ks + kKeys * kKs + off);
+            ldsm_x4(b, ks + kKeys * kKs + off);
             am::mma(s[nt], qh[2 * c2], b[0], b[1]);
             am::mma(s[nt], qh[2 * c2 + 1], b[2], b[3]);
           }

@@ -717,14 +717,44 @@ constexpr size_t attention_smem_bytes(int max_context) {
   return (f > h ? f : h) + static_cast<size_t>(max_context) * sizeof(float);
 }
 
-// 4 bytes from global to shared memory, asynchronously (cp.async; waited
-// for by cp_async_wait_all, which a __syncthreads() then publishes).
+// Asynchronous copies from global to shared memory (cp.async), waited for by
+// cp_async_wait_all / cp_async_wait<N> (at most N of this thread's committed
+// groups still in flight), which a __syncthreads() then publishes.
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
 __device__ __forceinline__ void cp_async4(void* dst, const void* src) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(static_cast<uint32_t>(__cvta_generic_to_shared(dst))),
-               "l"(src)
-               : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(smem_addr(dst)), "l"(src) : "memory");
+}
+// Bytes (4, 8 or 16) from src to dst; zeros when !valid (nothing is read).
+template <int Bytes>
+__device__ __forceinline__ void cp_async(void* dst, const void* src, bool valid) {
+  static_assert(Bytes == 4 || Bytes == 8 || Bytes == 16, "cp.async copies 4, 8 or 16 bytes");
+  if constexpr (Bytes == 16) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+                 "r"(valid ? 16 : 0)
+                 : "memory");
+  } else {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(smem_addr(dst)), "l"(src), "n"(Bytes),
+                 "r"(valid ? Bytes : 0)
+                 : "memory");
+  }
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+// Four 8x8 matrices of 16-bit elements (16-byte rows) from shared memory;
+// lanes 8i .. 8i+7 give matrix i's row addresses, lane l receives the 4
+// bytes at (row l / 4, bytes 4 (l % 4) ..) of each.
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p))
+               : "memory");
+}
 
 template <int HD, int HDV, int NH, int NKV, class KvT = __half>
 __global__ void __launch_bounds__(kAttnThreads)

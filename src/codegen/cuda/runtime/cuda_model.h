@@ -158,7 +158,7 @@ class CudaModel : public model::Forward {
       hp[0] = pos + static_cast<int>(done);
       std::memcpy(hp + 1, tokens.data() + done, n * sizeof(int));
       check(cudaMemcpyAsync(params_.get(), hp, (1 + n) * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
-      enqueue(n, want);
+      enqueue_step(n, want);
       check(cudaGetLastError(), "kernel launch");
       if (want == Logits::kAll) {
         check(cudaMemcpyAsync(all_logits_.data() + done * s_.vocab, logits_dev(), n * s_.vocab * sizeof(float),
@@ -236,7 +236,7 @@ class CudaModel : public model::Forward {
     profiling_ = true;
     marks_.clear();
     mark("start");
-    enqueue(n, model::Logits::kLast);
+    enqueue_step(n, model::Logits::kLast);
     profiling_ = false;
     check(cudaStreamSynchronize(stream_), "profile step");
     std::vector<std::pair<std::string, float>> r;
@@ -302,10 +302,17 @@ class CudaModel : public model::Forward {
   }
 
   // Several projections of one input with one weight type (q, k, v; gate,
-  // up): one matrix-vector launch for all of them, or one GEMM each.
+  // up): one matrix-vector launch for all of them, one mmq launch, or one cuBLAS GEMM each.
   template <class B, int K, int N>
   void matmul_parts(const kernels::cuda::MatvecParts<N>& ps, const float* x, const float* xsum, int n) {
-    if (gemm_.handle && n > 1 && n >= settings_.gemm_min_rows && kernels::cuda::GemmTakes<B, K>::kValue) {
+    namespace kc = forge::kernels::cuda;
+    if (gemm_.handle && n > 1 && n >= settings_.gemm_min_rows && kc::GemmTakes<B, K>::kValue) {
+      if constexpr (kc::MmqTakes<B>::kValue) {
+        if (gemm_.mode == kc::GemmMode::kMmq) {
+          kc::launch_mmq_parts<B, K, N>(stream_, ps, levels_of<K>(x), scales_of<K>(x), n);
+          return;
+        }
+      }
       for (const auto& p : ps.p) matmul<B, K>(p.w, p.row_bytes, p.rows, p.y, p.bias, x, xsum, n);
       return;
     }
@@ -316,6 +323,12 @@ class CudaModel : public model::Forward {
     }
   }
 
+  // One step's launches; programmatic dependent launch only for steps below
+  // prefill_min_rows() (launch.cuh PdlScope: it slows the prefill kernels down).
+  void enqueue_step(int n, model::Logits logits) {
+    const forge::kernels::cuda::PdlScope pdl(n < prefill_min_rows());
+    enqueue(n, logits);
+  }
   // Steps of at least this many tokens take the prefill kernels (GEMMs,
   // attention_prefill); FORGE_CUDA_GEMM_MIN_ROWS.
   int prefill_min_rows() const { return settings_.gemm_min_rows; }
@@ -383,7 +396,7 @@ class CudaModel : public model::Forward {
     if (io) {
       check(cudaMemcpyAsync(params_.get(), host_params(), 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
     }
-    enqueue(1, model::Logits::kLast);
+    enqueue_step(1, model::Logits::kLast);
     kc::launch(kc::argmax_next, dim3(1), dim3(kc::kArgmaxThreads), 0, stream_, logits_dev(), s_.vocab, params_mut(),
                reinterpret_cast<int*>(gen_tokens_.get()));
     if (io) {
