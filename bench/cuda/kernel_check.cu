@@ -363,8 +363,7 @@ void check_glu(int rows, bool gelu, std::mt19937& rng) {
   const kc::MatvecParts<2> ps{{{dg, rb, rows, f[0], nullptr}, {du, rb, rows, f[1], nullptr}}};
   auto run_ref = [&] {
     kc::launch_matvec_split<B, K, 2>(nullptr, ps, in);
-    kc::launch(kc::glu, dim3(kc::blocks_for(rows, 256)), dim3(256), 0, nullptr, f[0], static_cast<const float*>(f[1]),
-               static_cast<size_t>(rows), gelu, kc::Q8Out{vr, nullptr, lr, f[4]});
+    kc::launch_glu(nullptr, f[0], f[1], static_cast<size_t>(rows), gelu, kc::Q8Out{vr, nullptr, lr, f[4]});
   };
   auto run = [&] { kc::launch_matvec_glu<B, K, 2>(nullptr, ps, in, kc::GluOut{f[3], gelu, kc::Q8Out{vt, nullptr, lt, f[5]}}); };
   run_ref();
@@ -452,7 +451,7 @@ void check_decode_attention(int pos, int window, std::mt19937& rng) {
   const size_t smem = kc::attention_smem_bytes<HD>(ctx);
   auto att = kc::attention<HD, HD, NH, NKV, KvT>;
   CHECK(cudaFuncSetAttribute(att, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  kc::rope_kv<KvT><<<dim3(kc::blocks_for((NH + NKV) * HD / 2 + NKV * HD, 256), 1), 256>>>(
+  kc::rope_kv<KvT><<<1, kc::kRopeKvThreads>>>(
       dq, dk, dv, kc1, vc1, NH, NKV, HD, HD, HD, false, dinv, 1.0f, dp);
   att<<<dim3(NH, 1), kc::kAttnThreads, smem>>>(dq, o_ref, kc1, vc1, window, scale, 0.0f, dp, kc::Q8Out{}, kc::RopeKv{});
   kc::RopeKv rk;
@@ -588,11 +587,9 @@ void time_rope_kv(const char* model, int n) {
   CHECK(cudaMalloc(&kc_, static_cast<size_t>(n) * NKV * HD * 2));
   CHECK(cudaMalloc(&vc_, static_cast<size_t>(n) * NKV * HD * 2));
   float *q = dx, *k = dx + static_cast<size_t>(n) * NH * HD, *v = k + static_cast<size_t>(n) * NKV * HD;
-  constexpr int kThreadsNeeded = (NH + NKV) * (HD / 2) + NKV * HD;
   const float t = median_ms(
       [&] {
-        kc::rope_kv<__half><<<dim3(kc::blocks_for(kThreadsNeeded, 256), n), 256>>>(q, k, v, kc_, vc_, NH, NKV, HD, HD, HD,
-                                                                                   false, dinv, 1.0f, dp);
+        kc::rope_kv<__half><<<n, kc::kRopeKvThreads>>>(q, k, v, kc_, vc_, NH, NKV, HD, HD, HD, false, dinv, 1.0f, dp);
       },
       21);
   std::printf("TIMING %-14s rope_kv, %d tokens: %.1f us\n", model, n, 1e3 * t);

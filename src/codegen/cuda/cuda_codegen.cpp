@@ -352,8 +352,7 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
                 << ");\n";
         } else if constexpr (std::is_same_v<P, graph::GluOp>) {
           const std::string count = "static_cast<size_t>(n) * " + std::to_string(width(p.gate));
-          body_ << "  kc::launch(kc::glu, dim3(kc::blocks_for(" << count << ", " << kThreads << ")), dim3(" << kThreads
-                << "), 0, stream_, " << F(i, p.gate) << ", " << F(i, p.up) << ", " << count << ", "
+          body_ << "  kc::launch_glu(stream_, " << F(i, p.gate) << ", " << F(i, p.up) << ", " << count << ", "
                 << (p.act == model::Activation::kSilu ? "false" : "true") << ", " << fused_quant_args(p.gate, 32)
                 << ");\n";
         } else if constexpr (std::is_same_v<P, graph::AddOp>) {
@@ -687,9 +686,8 @@ std::string Emitter::model_cu() {
     << "  // RoPE of q and k, and k, v into the layer's cache (the next attention_step skips its write).\n"
     << "  template <class KvT>\n"
     << "  void rope_kv_impl(float* q, float* k, const float* v, KvT* kc_, KvT* vc_, int layer, int n) {\n"
-    << "    constexpr int kThreadsNeeded = (kHeads + kHeadsKv) * (kRopeDims / 2) + kHeadsKv * (kHeadDim - kRopeDims) +\n"
-    << "                                   kKvWidthV;\n"
-    << "    kc::launch(kc::rope_kv<KvT>, dim3(kc::blocks_for(kThreadsNeeded, 256), n), dim3(256), 0, stream_,\n"
+    << "    static_assert(kRopeDims / 2 <= kc::kRopeMaxPairs, \"rope_kv: heads of up to 256 dims\");\n"
+    << "    kc::launch(kc::rope_kv<KvT>, dim3(n), dim3(kc::kRopeKvThreads), 0, stream_,\n"
     << "        q, k, v, kc_, vc_, kHeads, kHeadsKv, kHeadDim, kHeadDimV, kRopeDims, kRopeAdjacent, inv_freq(layer),\n"
     << "        kRopeScale, params());\n"
     << "  }\n"

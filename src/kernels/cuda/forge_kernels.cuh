@@ -39,6 +39,8 @@ __device__ __forceinline__ float h2f(uint16_t h) { return __half2float(__ushort_
 __device__ __forceinline__ float bf2f(uint16_t h) { return __uint_as_float(static_cast<uint32_t>(h) << 16); }
 __device__ __forceinline__ uint16_t ld16(const uint8_t* p) { return __ldg(reinterpret_cast<const uint16_t*>(p)); }
 __device__ __forceinline__ uint4 ld128(const uint8_t* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
+// Thread blocks of `threads` for count items (host side).
+inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<unsigned>((count + threads - 1) / threads); }
 
 // Programmatic dependent launch (launch.cuh): a kernel launched with it may
 // start while the kernel before it in the stream still runs. pdl_wait()
@@ -348,6 +350,15 @@ __device__ __forceinline__ float block_term(float d_w, float d_a, int sumi) {
 
 // Q8_0 and Q8_1 levels as quant::quantize_row writes them: d = amax / 127
 // (float), q = roundf(clamp(x * (1 / d))), d stored as half.
+struct Q8Scale {
+  float d;   // the block's scale (float)
+  float id;  // 1 / d (0 for a block of zeros)
+  float dh;  // d as stored (half)
+};
+__device__ __forceinline__ Q8Scale q8_scale(float amax) {
+  const float d = __fdiv_rn(amax, 127.0f);
+  return {d, d != 0 ? __fdiv_rn(1.0f, d) : 0.0f, __half2float(__float2half_rn(d))};
+}
 __global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {
   pdl_wait();
   pdl_launch_dependents();
@@ -356,9 +367,7 @@ __global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {
   const float* xb = x + 32 * static_cast<size_t>(i);
   float amax = 0.0f;
   for (int j = 0; j < 32; ++j) amax = fmaxf(amax, fabsf(xb[j]));
-  const float d = __fdiv_rn(amax, 127.0f);
-  const float id = d != 0 ? __fdiv_rn(1.0f, d) : 0.0f;
-  const float dh = __half2float(__float2half_rn(d));
+  const auto [d, id, dh] = q8_scale(amax);
   float q[32];
   int sum = 0;
   for (int j = 0; j < 32; ++j) {
@@ -393,9 +402,8 @@ __device__ __forceinline__ WarpQ8 warp_quant_q8_0(float v) {
   float amax = fabsf(v);
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-  const float d = __fdiv_rn(amax, 127.0f);
-  const float id = d != 0 ? __fdiv_rn(1.0f, d) : 0.0f;
-  return {roundf(clamp_q8(__fmul_rn(v, id))), d, __half2float(__float2half_rn(d))};
+  const Q8Scale s = q8_scale(amax);
+  return {roundf(clamp_q8(__fmul_rn(v, s.id))), s.d, s.dh};
 }
 __device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, size_t e) {
   const WarpQ8 w = warp_quant_q8_0(v);
@@ -409,6 +417,37 @@ __device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, si
   if (o.levels) {
     o.levels[e] = static_cast<int8_t>(static_cast<int>(w.q));
     if (threadIdx.x % 32 == 0) o.scales[e / 32] = w.dh;
+  }
+}
+
+// The same for a block held 4 values a lane by 8 neighbouring lanes (lanes
+// 8j .. 8j + 7; every lane of the warp calls it, `active` or not). e: the
+// index of v[0], a multiple of 4; o.vals 16-byte and o.levels 4-byte aligned there.
+__device__ __forceinline__ void group_fake_quant_q8_0(const float (&v)[4], const Q8Out& o, size_t e, bool active) {
+  float amax = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
+#pragma unroll
+  for (int off = 4; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+  const Q8Scale s = q8_scale(amax);
+  float q[4];
+  int sum = 0;
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    q[j] = roundf(clamp_q8(__fmul_rn(v[j], s.id)));
+    sum += static_cast<int>(q[j]);
+  }
+#pragma unroll
+  for (int off = 4; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+  if (!active) return;
+  const bool first = threadIdx.x % 8 == 0;
+  *reinterpret_cast<float4*>(o.vals + e) =
+      make_float4(__fmul_rn(q[0], s.dh), __fmul_rn(q[1], s.dh), __fmul_rn(q[2], s.dh), __fmul_rn(q[3], s.dh));
+  if (o.sums && first) o.sums[e / 32] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), s.d)));
+  if (o.levels) {
+    *reinterpret_cast<char4*>(o.levels + e) = make_char4(static_cast<signed char>(static_cast<int>(q[0])),
+                                                         static_cast<signed char>(static_cast<int>(q[1])),
+                                                         static_cast<signed char>(static_cast<int>(q[2])),
+                                                         static_cast<signed char>(static_cast<int>(q[3])));
+    if (first) o.scales[e / 32] = s.dh;
   }
 }
 
@@ -614,45 +653,50 @@ __device__ __forceinline__ float kv_round(float v) {
 
 // rope, then kv_write, in one launch: the rotated key pairs go to the cache
 // as they are computed; the key dims past rope_dims and the values are copied.
+// One block a token: the cos and sin of its position are computed once for
+// each pair index (in double, as rope_pair) and shared by all the heads.
+constexpr int kRopeKvThreads = 256;
+constexpr int kRopeMaxPairs = 128;  // heads of up to 256 dims (the codegen's limit)
 template <class KvT>
-__global__ void rope_kv(float* q, float* k, const float* v, KvT* k_cache, KvT* v_cache, int n_head, int n_head_kv,
-                        int head_dim, int head_dim_v, int rope_dims, bool adjacent, const float* inv_freq,
-                        float rope_scale, const int* params) {
+__global__ void __launch_bounds__(kRopeKvThreads)
+    rope_kv(float* q, float* k, const float* v, KvT* k_cache, KvT* v_cache, int n_head, int n_head_kv, int head_dim,
+            int head_dim_v, int rope_dims, bool adjacent, const float* inv_freq, float rope_scale, const int* params) {
+  __shared__ float2 cs[kRopeMaxPairs];
   pdl_wait();
   pdl_launch_dependents();
   const int half = rope_dims / 2;
-  const int t = blockIdx.y;
+  const int t = blockIdx.x, pos = params[0] + t;
+  for (int i = threadIdx.x; i < half; i += blockDim.x) cs[i] = rope_cos_sin(pos, inv_freq[i], rope_scale);
+  __syncthreads();
   const int k_width = n_head_kv * head_dim, v_width = n_head_kv * head_dim_v;
-  const size_t at = static_cast<size_t>(params[0] + t);
+  const size_t at = static_cast<size_t>(pos);
   const int pairs = (n_head + n_head_kv) * half, pass = n_head_kv * (head_dim - rope_dims);
-  int idx = blockIdx.x * blockDim.x + threadIdx.x;
-  if (idx < pairs) {
-    const int h = idx / half, i = idx % half;
-    const bool is_k = h >= n_head;
-    float* x = !is_k ? q + (static_cast<size_t>(t) * n_head + h) * head_dim
-                     : k + (static_cast<size_t>(t) * n_head_kv + (h - n_head)) * head_dim;
-    const int a = adjacent ? 2 * i : i;
-    const int c = adjacent ? 2 * i + 1 : i + half;
-    const float2 y = rope_pair(x[a], x[c], params[0] + t, inv_freq[i], rope_scale);
-    const float ya = y.x, yc = y.y;
-    x[a] = ya;
-    x[c] = yc;
-    if (is_k) {
-      KvT* kr = k_cache + at * k_width + static_cast<size_t>(h - n_head) * head_dim;
-      kv_store(kr + a, ya);
-      kv_store(kr + c, yc);
+  for (int idx = threadIdx.x; idx < pairs + pass + v_width; idx += blockDim.x) {
+    if (idx < pairs) {
+      const int h = idx / half, i = idx % half;
+      const bool is_k = h >= n_head;
+      float* x = !is_k ? q + (static_cast<size_t>(t) * n_head + h) * head_dim
+                       : k + (static_cast<size_t>(t) * n_head_kv + (h - n_head)) * head_dim;
+      const int a = adjacent ? 2 * i : i;
+      const int c = adjacent ? 2 * i + 1 : i + half;
+      const float2 y = rope_rotate(x[a], x[c], cs[i]);
+      x[a] = y.x;
+      x[c] = y.y;
+      if (is_k) {
+        KvT* kr = k_cache + at * k_width + static_cast<size_t>(h - n_head) * head_dim;
+        kv_store(kr + a, y.x);
+        kv_store(kr + c, y.y);
+      }
+    } else if (idx < pairs + pass) {
+      const int p = idx - pairs;
+      const int kvh = p / (head_dim - rope_dims), d = rope_dims + p % (head_dim - rope_dims);
+      const size_t j = static_cast<size_t>(kvh) * head_dim + d;
+      kv_store(k_cache + at * k_width + j, k[static_cast<size_t>(t) * k_width + j]);
+    } else {
+      const int j = idx - pairs - pass;
+      kv_store(v_cache + at * v_width + j, v[static_cast<size_t>(t) * v_width + j]);
     }
-    return;
   }
-  idx -= pairs;
-  if (idx < pass) {
-    const int kvh = idx / (head_dim - rope_dims), d = rope_dims + idx % (head_dim - rope_dims);
-    const size_t j = static_cast<size_t>(kvh) * head_dim + d;
-    kv_store(k_cache + at * k_width + j, k[static_cast<size_t>(t) * k_width + j]);
-    return;
-  }
-  idx -= pass;
-  if (idx < v_width) kv_store(v_cache + at * v_width + idx, v[static_cast<size_t>(t) * v_width + idx]);
 }
 
 // KvT: __half (the default cache) or float (FORGE_CUDA_KV_F32=1: the
@@ -1037,15 +1081,37 @@ __device__ __forceinline__ float glu_value(float x, float u, bool gelu) {
 
 // gate = act(gate) * up. With q.vals (rows of a multiple of 32, count too),
 // the result is also quantized into q as fake_quant_q8_0 would write it, as
-// norm_rows does.
+// norm_rows does. V values a thread: 1, or 4 (launch_glu: count a multiple
+// of 4, g, u and q.vals 16-byte aligned, q.levels 4-byte aligned).
+template <int V>
 __global__ void glu(float* g, const float* u, size_t count, bool gelu, Q8Out q) {
+  static_assert(V == 1 || V == 4, "glu: 1 or 4 values a thread");
   pdl_wait();
   pdl_launch_dependents();
-  const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= count) return;
-  const float r = glu_value(g[i], u[i], gelu);
-  g[i] = r;
-  if (q.vals) warp_fake_quant_q8_0(r, q, i);
+  const size_t i = V * (static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x);
+  if constexpr (V == 1) {
+    if (i >= count) return;  // with q.vals, whole warps
+    const float r = glu_value(g[i], u[i], gelu);
+    g[i] = r;
+    if (q.vals) warp_fake_quant_q8_0(r, q, i);
+  } else {
+    const bool active = i < count;  // with q.vals, whole groups of 8 lanes
+    float r[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (active) {
+      const float4 a = *reinterpret_cast<const float4*>(g + i), b = *reinterpret_cast<const float4*>(u + i);
+      r[0] = glu_value(a.x, b.x, gelu), r[1] = glu_value(a.y, b.y, gelu);
+      r[2] = glu_value(a.z, b.z, gelu), r[3] = glu_value(a.w, b.w, gelu);
+      *reinterpret_cast<float4*>(g + i) = make_float4(r[0], r[1], r[2], r[3]);
+    }
+    if (q.vals) group_fake_quant_q8_0(r, q, i, active);
+  }
+}
+inline bool aligned_to(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+inline void launch_glu(cudaStream_t s, float* g, const float* u, size_t count, bool gelu, const Q8Out& q) {
+  const bool wide = count % 4 == 0 && aligned_to(g, 16) && aligned_to(u, 16) &&
+                    (!q.vals || (aligned_to(q.vals, 16) && (!q.levels || aligned_to(q.levels, 4))));
+  if (wide) launch(glu<4>, dim3(blocks_for(count / 4, 256)), dim3(256), 0, s, g, u, count, gelu, q);
+  else launch(glu<1>, dim3(blocks_for(count, 256)), dim3(256), 0, s, g, u, count, gelu, q);
 }
 
 __global__ void add(float* dst, const float* src, size_t count) {
@@ -1136,11 +1202,5 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logit
     params[1] = idx;
   }
 }
-
-}  // namespace forge::kernels::cuda
-
-namespace forge::kernels::cuda {
-
-inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<unsigned>((count + threads - 1) / threads); }
 
 }  // namespace forge::kernels::cuda
