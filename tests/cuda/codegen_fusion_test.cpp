@@ -5,11 +5,13 @@
 // after it and the GLU by ffn_down's blocks; with FORGE_CUDA_FUSE_WIDTH=64
 // the 128-wide GLU is done by the gate/up blocks (matvec_glu) instead; with
 // 0 nothing is fused into a projection; a width that is not a number is a
-// clear error.
+// clear error. Also: --max-batch is rounded up to a multiple of 4, so that
+// every quantized activation region's int8 levels start 16-byte aligned.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include <unistd.h>
@@ -27,14 +29,16 @@ using testing::shell_quote;
 const std::string kModel = std::string(FORGE_DATA_DIR) + "/fixtures/llama/model-q8_0.gguf";
 
 // model.cu generated with FORGE_CUDA_FUSE_WIDTH=fuse_width ("" unset).
-std::string generated(const std::string& fuse_width) {
+std::string generated(const std::string& fuse_width, int max_batch = 8) {
   if (!fs::exists(kModel)) throw std::runtime_error("missing test data " + kModel + " (the shared data must be at ../shared/data)");
   const fs::path dir = fs::temp_directory_path() / ("forge_cuda_fusion_" + std::to_string(::getpid()) + "_" +
-                                                    (fuse_width.empty() ? "default" : fuse_width));
+                                                    (fuse_width.empty() ? "default" : fuse_width) + "_" +
+                                                    std::to_string(max_batch));
   fs::remove_all(dir);
   const std::string env = fuse_width.empty() ? "" : "FORGE_CUDA_FUSE_WIDTH=" + shell_quote(fuse_width) + " ";
   const auto r = run_command(env + forge_bin() + " compile -m " + shell_quote(kModel) + " -o " +
-                             shell_quote(dir.string()) + " --target cuda --max-context 64 --max-batch 8 --emit-only");
+                             shell_quote(dir.string()) + " --target cuda --max-context 64 --max-batch " +
+                             std::to_string(max_batch) + " --emit-only");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::ifstream in(dir / "model.cu");
   std::stringstream text;
@@ -86,5 +90,20 @@ TEST(CudaCodegenFusion, BadWidthIsAClearError) {
   fs::remove_all(dir);
 }
 
+TEST(CudaCodegen, MaxBatchRoundsUpSoThatLevelsAre16ByteAligned) {
+  const std::string cu = generated("", 17);
+  ASSERT_FALSE(cu.empty());
+  EXPECT_EQ(count(cu, "constexpr int kMaxBatch = 20;"), 1);
+  // kc::Q8Out{vals, sums, reinterpret_cast<int8_t*>(acts() + region + offset), scales}: offsets in floats.
+  const std::regex levels(R"(reinterpret_cast<int8_t\*>\(acts\(\) \+ (\d+) \+ (\d+)\))");
+  int regions = 0;
+  for (auto it = std::sregex_iterator(cu.begin(), cu.end(), levels); it != std::sregex_iterator(); ++it, ++regions) {
+    const long floats = std::stol((*it)[1]) + std::stol((*it)[2]);
+    EXPECT_EQ(floats % 4, 0) << (*it)[0];
+  }
+  EXPECT_GT(regions, 0);
+}
+
 }  // namespace
+
 }  // namespace forge

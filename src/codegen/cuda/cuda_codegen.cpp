@@ -788,7 +788,12 @@ void emit_cuda_project(const Graph& g, const CudaOptions& o) {
   if (o.cuda_arch.empty() || o.cuda_arch.find_first_not_of("0123456789a") != std::string::npos) {
     throw CodegenError("--cuda-arch " + o.cuda_arch + ": expected a compute capability like 90, 89, 80 or 90a");
   }
-  Emitter e(g, o);
+  // The quantized activation rows' int8 levels follow max_batch rows of floats
+  // and sums (q8_region_floats): with a multiple of 4 rows they start 16-byte
+  // aligned, as mmq's 16-byte copies need.
+  CudaOptions rounded = o;
+  rounded.max_batch = (o.max_batch + 3) / 4 * 4;
+  Emitter e(g, rounded);
   const std::string model_cu = e.model_cu();
   fs::create_directories(o.out_dir);
   const fs::path dir(o.out_dir);

@@ -21,7 +21,7 @@ struct CudaOptions {
   std::string source_name;  // the model file, for comments and --help
   std::string cuda_arch = "90";  // CMAKE_CUDA_ARCHITECTURES (sm_90: H100/H200)
   int max_context = 2048;
-  int max_batch = 64;  // tokens per prefill step
+  int max_batch = 64;  // tokens per prefill step (rounded up to a multiple of 4)
 };
 
 // Writes the project into out_dir. Throws CodegenError for what the CUDA
