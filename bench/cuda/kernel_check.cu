@@ -575,6 +575,52 @@ void check_mma_shapes(int n, int pos0, int window, float cap, std::mt19937& rng)
   check_attention_mma<HD, NH, NKV, KvT, 4, 2>(n, pos0, window, cap, rng);
 }
 
+// norm_rows_held (a row in registers) against norm_rows on n rows of `width`
+// with a residual and the quantized output: the same bits; then both times (TIMING).
+template <int kPer>
+void check_norm_held(int n, int width, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n) * width), r(x.size()), w(width);
+  for (float& v : x) v = nd(rng);
+  for (float& v : r) v = nd(rng);
+  for (float& v : w) v = 1.0f + 0.1f * nd(rng);
+  float *dr = upload(r), *dw = upload(w);
+  float* xs[2] = {upload(x), upload(x)};
+  float* ys[2] = {upload(x), upload(x)};
+  float* vs[2] = {upload(x), upload(x)};
+  float* ss[2] = {upload(x), upload(x)};
+  int8_t* ls[2];
+  for (auto& l : ls) CHECK(cudaMalloc(&l, x.size()));
+  auto q = [&](int k) { return kc::Q8Out{vs[k], nullptr, ls[k], ss[k]}; };
+  kc::norm_rows<<<n, kc::kNormThreads>>>(xs[0], dr, ys[0], dw, nullptr, width, width, false, false, 1e-5f, 0.0f, q(0));
+  kc::norm_rows_held<kPer><<<n, kc::kNormThreads>>>(xs[1], dr, ys[1], dw, nullptr, width, false, 1e-5f, 0.0f, q(1));
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  const size_t all = x.size();
+  const bool same = download(xs[0], all) == download(xs[1], all) && download(ys[0], all) == download(ys[1], all) &&
+                    download(vs[0], all) == download(vs[1], all) && download(ls[0], all) == download(ls[1], all) &&
+                    download(ss[0], all / 32) == download(ss[1], all / 32);
+  failures += !same;
+  char what[96];
+  std::snprintf(what, sizeof what, "norm_rows_held<%d> %d x %d = norm_rows", kPer, n, width);
+  std::printf("%-52s %s\n", what, same ? "same bits  ok" : "differ  FAIL");
+  const float t_old = median_ms(
+      [&] {
+        kc::norm_rows<<<n, kc::kNormThreads>>>(ys[0], dr, ys[0], dw, nullptr, width, width, false, false, 1e-5f, 0.0f,
+                                               q(0));
+      },
+      21);
+  const float t_new = median_ms(
+      [&] {
+        kc::norm_rows_held<kPer><<<n, kc::kNormThreads>>>(ys[1], dr, ys[1], dw, nullptr, width, false, 1e-5f, 0.0f, q(1));
+      },
+      21);
+  std::printf("TIMING norm with residual and quantization, %d x %d: norm_rows %.1f us, norm_rows_held %.1f us\n", n,
+              width, 1e3 * t_old, 1e3 * t_new);
+  for (int k = 0; k < 2; ++k) cudaFree(xs[k]), cudaFree(ys[k]), cudaFree(vs[k]), cudaFree(ss[k]), cudaFree(ls[k]);
+  cudaFree(dr), cudaFree(dw);
+}
+
 // One layer's rope_kv over n prompt tokens (F16 cache; TIMING).
 template <int HD, int NH, int NKV>
 void time_rope_kv(const char* model, int n) {
@@ -740,6 +786,10 @@ int main(int argc, char** argv) {
   time_attention<64, 9, 3>("smollm2-135m", 512, rng);
   time_attention<64, 32, 8>("llama-3.2-1b", 512, rng);
   time_attention<128, 24, 8>("llama-3.2-3b", 512, rng);
+  check_norm_held<12>(512, 3072, rng);  // llama-3.2-3b
+  check_norm_held<8>(512, 2048, rng);   // llama-3.2-1b
+  check_norm_held<4>(512, 576, rng);    // smollm2-135m
+  check_norm_held<4>(1, 960, rng);      // smollm2-360m, one token
   time_rope_kv<64, 32, 8>("llama-3.2-1b", 512);
   time_rope_kv<128, 24, 8>("llama-3.2-3b", 512);
   std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");

@@ -64,8 +64,7 @@ void instantiate(cudaStream_t s) {
   kc::rope_kv<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, nullptr, 8, 2, 64, 64, 32, false, nullptr,
                                        1.0f, nullptr);
   kc::fake_quant_q8_0<<<1, 64, 0, s>>>(nullptr, kc::Q8Out{}, 0);
-  kc::norm_rows<<<1, kc::kNormThreads, 0, s>>>(nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, false, false, 0.0f, 0.0f,
-                                                kc::Q8Out{});
+  kc::launch_norm_rows(s, 1, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, false, false, 0.0f, 0.0f, kc::Q8Out{});
   kc::launch_glu(s, nullptr, nullptr, 0, false, kc::Q8Out{});
   kc::kv_write<float><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);
   kc::kv_write<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);

@@ -322,7 +322,7 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
           const bool row_per_group = groups > 1 && p.weight->rows * p.weight->cols == w;
           std::string residual = p.residual >= 0 ? F(i, p.residual) : std::string("nullptr");
           if (i == residual_folded_op_) residual = "(" + rows + " == 1 ? nullptr : " + residual + ")";  // added already
-          body_ << "  kc::launch(kc::norm_rows, dim3(" << rows << "), dim3(kc::kNormThreads), 0, stream_, " << F(i, p.in) << ", "
+          body_ << "  kc::launch_norm_rows(stream_, " << rows << ", " << F(i, p.in) << ", "
                 << residual << ", " << F(i, p.out) << ", "
                 << Wf(p.weight) << ", " << Wf(p.bias) << ", " << w << ", " << p.group << ", "
                 << (p.kind == model::NormKind::kLayer ? "true" : "false") << ", " << (row_per_group ? "true" : "false")

@@ -606,6 +606,62 @@ __global__ void __launch_bounds__(kNormThreads)
   }
 }
 
+// norm_rows for rows of one group of at most kPer * kNormThreads values (the
+// model's norms at prefill): each thread loads its values, the residual's and
+// the weights' once, all before the first is used, and keeps them in
+// registers for the sums and the output. The same values a thread and the
+// same sums in the same order as norm_rows: the same numbers.
+template <int kPer>
+__global__ void __launch_bounds__(kNormThreads)
+    norm_rows_held(float* in, const float* residual, float* out, const float* weight, const float* bias, int width,
+                   bool layer_norm, float eps, float offset, Q8Out q) {
+  pdl_wait();
+  pdl_launch_dependents();
+  __shared__ double scratch[kNormThreads / 32];
+  const size_t row = static_cast<size_t>(blockIdx.x) * width;
+  float xv[kPer], rv[kPer], wv[kPer];
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int j = threadIdx.x + i * kNormThreads;
+    xv[i] = j < width ? in[row + j] : 0.0f;
+    rv[i] = j < width && residual ? residual[row + j] : 0.0f;
+    wv[i] = j < width ? weight[j] : 0.0f;
+  }
+  if (residual) {
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+      const int j = threadIdx.x + i * kNormThreads;
+      xv[i] += rv[i];
+      if (j < width) in[row + j] = xv[i];
+    }
+  }
+  const NormStats st = norm_stats_of([&](int i) { return xv[i]; }, kPer, width, layer_norm, eps, scratch);
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int j = threadIdx.x + i * kNormThreads;
+    if (j >= width) break;  // whole warps: width % 32 == 0 where q.vals
+    const float yv = norm_value(xv[i], st, wv[i], offset, bias, j);
+    out[row + j] = yv;
+    if (q.vals) warp_fake_quant_q8_0(yv, q, row + j);
+  }
+}
+
+// norm_rows over `rows` rows, through norm_rows_held where a row is one group of up to 4096 values.
+inline void launch_norm_rows(cudaStream_t s, int rows, float* in, const float* residual, float* out,
+                             const float* weight, const float* bias, int width, int group, bool layer_norm,
+                             bool row_per_group, float eps, float offset, const Q8Out& q) {
+  const dim3 grid(rows), block(kNormThreads);
+  const int per = (width + kNormThreads - 1) / kNormThreads;
+  if (group == width && !row_per_group && per <= 16) {
+    auto held = per <= 4 ? norm_rows_held<4> : per <= 8 ? norm_rows_held<8> : per <= 12 ? norm_rows_held<12>
+                                                                                       : norm_rows_held<16>;
+    launch(held, grid, block, 0, s, in, residual, out, weight, bias, width, layer_norm, eps, offset, q);
+    return;
+  }
+  launch(norm_rows, grid, block, 0, s, in, residual, out, weight, bias, width, group, layer_norm, row_per_group, eps,
+         offset, q);
+}
+
 // RoPE of one pair (x0, x1) at position pos (RoFormer), as the interpreter:
 // theta in double, cos and sin rounded to float, products rounded one by one.
 __device__ __forceinline__ float2 rope_cos_sin(int pos, float inv_freq, float rope_scale) {
