@@ -115,7 +115,7 @@ struct MmqInputs {
     CHECK(cudaMalloc(&qa, xh.size()));
     CHECK(cudaMalloc(&da, xh.size() / 32 * 4));
     const int blocks = n * (K / 32);
-    kc::fake_quant_q8_0<<<kc::blocks_for(blocks, 64), 64>>>(x, kc::Q8Out{xq, nullptr, qa, da}, blocks);
+    kc::launch_fake_quant_q8_0(nullptr, x, kc::Q8Out{xq, nullptr, qa, da}, blocks);
     CHECK(cudaGetLastError());
   }
   ~MmqInputs() { cudaFree(w), cudaFree(x), cudaFree(xq), cudaFree(qa), cudaFree(da); }
@@ -292,7 +292,7 @@ void time_chains(std::mt19937& rng) {
   CHECK(cudaMalloc(&y, 960 * 4));
   CHECK(cudaMalloc(&qa, K));
   CHECK(cudaMalloc(&da, K / 32 * 4));
-  kc::fake_quant_q8_0<<<kc::blocks_for(K / 32, 64), 64>>>(dx, kc::Q8Out{y, nullptr, qa, da}, K / 32);
+  kc::launch_fake_quant_q8_0(nullptr, dx, kc::Q8Out{y, nullptr, qa, da}, K / 32);
   const size_t rb = w.size() / 960;
   const kc::MatvecParts<1> o{{{dw, rb, 576, y, nullptr}}};
   const kc::MatvecParts<3> qkv{{{dw, rb, 576, y, nullptr}, {dw, rb, 192, y + 576, nullptr}, {dw, rb, 192, y + 768, nullptr}}};

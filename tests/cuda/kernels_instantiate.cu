@@ -63,7 +63,7 @@ void instantiate(cudaStream_t s) {
   kc::launch_attention_mma<128, 128, 24, 8, float>(s, nullptr, nullptr, nullptr, nullptr, 0, 1.0f, 0.0f, nullptr, 16);
   kc::rope_kv<__half><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, nullptr, 8, 2, 64, 64, 32, false, nullptr,
                                        1.0f, nullptr);
-  kc::fake_quant_q8_0<<<1, 64, 0, s>>>(nullptr, kc::Q8Out{}, 0);
+  kc::launch_fake_quant_q8_0(s, nullptr, kc::Q8Out{}, 0);
   kc::launch_norm_rows(s, 1, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, false, false, 0.0f, 0.0f, kc::Q8Out{});
   kc::launch_glu(s, nullptr, nullptr, 0, false, kc::Q8Out{});
   kc::kv_write<float><<<1, 64, 0, s>>>(nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr);

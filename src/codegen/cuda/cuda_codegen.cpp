@@ -227,8 +227,12 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows, c
         const std::string out = k_quant ? "acts() + " + std::to_string(a * region / sizeof(float))
                                         : q8_out(a * region / sizeof(float), k, at);
         if (!(i == quantized_input_op_ && a == 0)) {  // else the op before wrote it
-          body_ << "  kc::launch(kc::" << (k_quant ? "fake_quant_q8_k" : "fake_quant_q8_0") << ", dim3(kc::blocks_for("
-                << blocks << ", 64)), dim3(64), 0, stream_, " << F(i, m.in) << ", " << out << ", " << blocks << ");\n";
+          if (k_quant) {
+            body_ << "  kc::launch(kc::fake_quant_q8_k, dim3(kc::blocks_for(" << blocks << ", 64)), dim3(64), 0, stream_, "
+                  << F(i, m.in) << ", " << out << ", " << blocks << ");\n";
+          } else {
+            body_ << "  kc::launch_fake_quant_q8_0(stream_, " << F(i, m.in) << ", " << out << ", " << blocks << ");\n";
+          }
         }
       }
       x = "acts() + " + std::to_string(act_offsets[a] / sizeof(float));
@@ -675,8 +679,7 @@ std::string Emitter::model_cu() {
     << "  // The output projection's input, quantized after a prefill attention kernel.\n"
     << "  void prefill_attention_quant(float* out, int n, const kc::Q8Out& qo) {\n"
     << "    if (!qo.vals) return;\n"
-    << "    kc::launch(kc::fake_quant_q8_0, dim3(kc::blocks_for(n * kHeads * kHeadDimV / 32, 64)), dim3(64), 0, stream_,\n"
-    << "               out, qo, n * kHeads * kHeadDimV / 32);\n"
+    << "    kc::launch_fake_quant_q8_0(stream_, out, qo, n * kHeads * kHeadDimV / 32);\n"
     << "  }\n"
     << "  void attention_step(const float* q, const float* k, const float* v, float* out, size_t kb, size_t vb,\n"
     << "                      int window, int n, bool write_kv, const kc::Q8Out& qo) {\n"

@@ -359,36 +359,6 @@ __device__ __forceinline__ Q8Scale q8_scale(float amax) {
   const float d = __fdiv_rn(amax, 127.0f);
   return {d, d != 0 ? __fdiv_rn(1.0f, d) : 0.0f, __half2float(__float2half_rn(d))};
 }
-__global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {
-  pdl_wait();
-  pdl_launch_dependents();
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= blocks) return;
-  const float* xb = x + 32 * static_cast<size_t>(i);
-  float amax = 0.0f;
-  for (int j = 0; j < 32; ++j) amax = fmaxf(amax, fabsf(xb[j]));
-  const auto [d, id, dh] = q8_scale(amax);
-  float q[32];
-  int sum = 0;
-  for (int j = 0; j < 32; ++j) {
-    q[j] = roundf(clamp_q8(__fmul_rn(xb[j], id)));
-    sum += static_cast<int>(q[j]);
-  }
-  float* v = o.vals + 32 * static_cast<size_t>(i);
-  for (int j = 0; j < 32; ++j) v[j] = __fmul_rn(q[j], dh);
-  if (o.sums) o.sums[i] = __half2float(__float2half_rn(__fmul_rn(static_cast<float>(sum), d)));
-  if (o.levels) {
-    uint32_t* l = reinterpret_cast<uint32_t*>(o.levels + 32 * static_cast<size_t>(i));
-    for (int j = 0; j < 8; ++j) {
-      l[j] = (static_cast<uint32_t>(static_cast<int>(q[4 * j])) & 0xffu) |
-             (static_cast<uint32_t>(static_cast<int>(q[4 * j + 1])) & 0xffu) << 8 |
-             (static_cast<uint32_t>(static_cast<int>(q[4 * j + 2])) & 0xffu) << 16 |
-             (static_cast<uint32_t>(static_cast<int>(q[4 * j + 3])) & 0xffu) << 24;
-    }
-    o.scales[i] = dh;
-  }
-}
-
 // fake_quant_q8_0 for a block held one value a lane by a full warp (the
 // producer of the values quantizes them as it writes them: one launch less).
 // The same numbers: the block maximum by shuffles (max is exact in any order).
@@ -399,7 +369,7 @@ struct WarpQ8 {
   float dh;  // the scale as stored (half)
 };
 __device__ __forceinline__ WarpQ8 warp_quant_q8_0(float v) {
-  float amax = fabsf(v);
+  float amax = fmaxf(0.0f, fabsf(v));  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
   const Q8Scale s = q8_scale(amax);
@@ -424,7 +394,7 @@ __device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, si
 // 8j .. 8j + 7; every lane of the warp calls it, `active` or not). e: the
 // index of v[0], a multiple of 4; o.vals 16-byte and o.levels 4-byte aligned there.
 __device__ __forceinline__ void group_fake_quant_q8_0(const float (&v)[4], const Q8Out& o, size_t e, bool active) {
-  float amax = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
+  float amax = fmaxf(fmaxf(0.0f, fmaxf(fabsf(v[0]), fabsf(v[1]))), fmaxf(fabsf(v[2]), fabsf(v[3])));  // NaN ignored
 #pragma unroll
   for (int off = 4; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
   const Q8Scale s = q8_scale(amax);
@@ -449,6 +419,26 @@ __device__ __forceinline__ void group_fake_quant_q8_0(const float (&v)[4], const
                                                          static_cast<signed char>(static_cast<int>(q[3])));
     if (first) o.scales[e / 32] = s.dh;
   }
+}
+
+// x quantized block by block into o (Q8_0 / Q8_1 levels as quant::quantize_row
+// writes them): 8 lanes a block, 4 values a lane, so that a warp's loads and
+// stores are contiguous. blocks * 8 threads; o's parts 16-byte aligned (the
+// codegen's acts regions are: launch_fake_quant_q8_0).
+__global__ void fake_quant_q8_0(const float* x, Q8Out o, int blocks) {
+  pdl_wait();
+  pdl_launch_dependents();
+  const size_t t = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x, e = 4 * t;
+  const bool active = t < static_cast<size_t>(blocks) * 8;  // whole groups of 8 lanes
+  float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (active) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) v[j] = x[e + j];
+  }
+  group_fake_quant_q8_0(v, o, e, active);
+}
+inline void launch_fake_quant_q8_0(cudaStream_t s, const float* x, const Q8Out& o, int blocks) {
+  launch(fake_quant_q8_0, dim3(blocks_for(static_cast<size_t>(blocks) * 8, 256)), dim3(256), 0, s, x, o, blocks);
 }
 
 // Q8_K levels: iscale = -127 / (the value of largest magnitude), q = rint(x * iscale), d = 1 / iscale.
