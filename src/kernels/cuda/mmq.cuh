@@ -248,8 +248,8 @@ __global__ void __launch_bounds__(kMmqThreads, BM == 128 ? 1 : 2)
   }
 }
 
-// Host side, one tile height. qa, da: the n x K activations' int8 levels and
-// scales (Q8Out), 16-byte aligned.
+// Host side, one tile height. qa, da: the n x K activations' int8 levels
+// (16-byte aligned: the codegen rounds --max-batch for it) and scales (Q8Out).
 template <class B, int K, int BM, int N>
 void launch_mmq_rows(cudaStream_t s, const MatvecParts<N>& ps, const int8_t* qa, const float* da, int n) {
   constexpr int kBytes = MmqSmem<B, BM>::kBytes;
