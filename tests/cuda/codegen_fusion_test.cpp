@@ -6,7 +6,8 @@
 // the 128-wide GLU is done by the gate/up blocks (matvec_glu) instead; with
 // 0 nothing is fused into a projection; a width that is not a number is a
 // clear error. Also: --max-batch is rounded up to a multiple of 4, so that
-// every quantized activation region's int8 levels start 16-byte aligned.
+// every quantized activation region's int8 levels start 16-byte aligned; the
+// kernels that choose their own grid are launched through their launchers.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -88,6 +89,22 @@ TEST(CudaCodegenFusion, BadWidthIsAClearError) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("FORGE_CUDA_FUSE_WIDTH=wide: expected a width"), std::string::npos) << r.err;
   fs::remove_all(dir);
+}
+
+// The kernels whose grid depends on how they split the work (4 values a
+// thread, a row a block, ...) are launched through their launchers, never
+// with a grid written by the codegen: a fake_quant_q8_0 launched with the old
+// grid (a thread a block) quantized an eighth of its input on the GPU.
+TEST(CudaCodegen, LaunchersChooseTheGrids) {
+  const std::string cu = generated("", 16);
+  ASSERT_FALSE(cu.empty());
+  for (const char* kernel : {"fake_quant_q8_0", "glu", "norm_rows", "mmq"}) {
+    EXPECT_EQ(count(cu, std::string("kc::launch(kc::") + kernel + ","), 0) << kernel;
+    EXPECT_EQ(count(cu, std::string("kc::") + kernel + "<<<"), 0) << kernel;
+  }
+  EXPECT_GT(count(cu, "kc::launch_fake_quant_q8_0(stream_, "), 0);
+  EXPECT_GT(count(cu, "kc::launch_norm_rows(stream_, "), 0);
+  EXPECT_GT(count(cu, "kc::launch_glu(stream_, "), 0);
 }
 
 TEST(CudaCodegen, MaxBatchRoundsUpSoThatLevelsAre16ByteAligned) {
