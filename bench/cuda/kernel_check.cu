@@ -2,7 +2,9 @@
 // shapes (the fixtures of gpu_check.sh are 12 tokens of width 256-512, and a
 // whole-model comparison of deep random models is chaotic: one activation
 // level flipping moves the logits by 1e-2). On random inputs:
-//   mmq (int8 tensor cores) vs matvec<8 rows> on the same quantized inputs;
+//   mmq (int8 tensor cores) vs matvec<8 rows> on the same quantized inputs,
+//   and its 128- and 64-row tiles against each other, bit for bit;
+//   norm_rows_held (a row in registers) vs norm_rows, bit for bit;
 //   the decode matvec with __dp4a on int8 levels vs the float one;
 //   the Q6_K decode matvec (rows staged in shared memory) vs the float one;
 //   matvec_glu vs matvec_split and then glu, bit for bit;
@@ -14,7 +16,8 @@
 // Prints one line per case and exits 1 if any relative RMS is over 1e-5; then
 // TIMING lines (median of event-timed launches, or of graphs of 200 launches
 // for the decode chains; printed, not asserted).
-// `kernel_check attention` runs the attention cases and timings only.
+// `kernel_check attention` runs the attention cases and timings only,
+// `kernel_check mmq` mmq's cases and timings only.
 // Build: nvcc -std=c++20 -O2 -arch=sm_90 -Isrc bench/cuda/kernel_check.cu
 #include <algorithm>
 #include <cmath>
