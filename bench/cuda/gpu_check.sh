@@ -2,9 +2,9 @@
 # One device call: checks compiled CUDA models against the CPU interpreter on
 # the GPU machine, then times forge synth models. Run from the repository root
 # on the GPU machine, after bench/cuda/prepare.sh filled .gpu-data here:
-#   bash bench/cuda/gpu_check.sh [check] [check-fuse] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [fuse] [profile]
+#   bash bench/cuda/gpu_check.sh [check] [check-fuse] [check-gemm] [kernels] [speed] [speed-small] [selfcheck] [modes] [ab] [fuse] [profile] [timeline]
 # (check-fuse and check-gemm need check in the same call: it reuses its programs and logits;
-# modes, selfcheck, ab, fuse and profile need speed: they use its programs;
+# modes, selfcheck, ab, fuse, profile and timeline need speed: they use its programs;
 # SPEED_PRESETS="llama-3.2-3b ..." limits speed to those presets)
 # Prints a table per part; JSON lines and logs go to $OUT (or /tmp/forge-gpu).
 #
@@ -224,6 +224,18 @@ if [[ " $PARTS " == *" profile "* ]]; then  # after speed, on its programs
     "$NCU" --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --print-units base -c 400 \
       "$W/$n-cuda/model" --gpu-bench --pp 1 --tg 1 --reps 1 >"$OUT/ncu-$n.csv" 2>"$OUT/ncu-$n.err" || tail -3 "$OUT/ncu-$n.err"
     python3 bench/cuda/table.py ncu "$OUT/ncu-$n.csv" "$OUT/speed.jsonl" "$n"
+  done
+fi
+
+if [[ " $PARTS " == *" timeline "* ]]; then  # after speed, on its programs
+  # The decode step as the graph runs it: each kernel's time and the gaps
+  # between kernels, from CUPTI's records (bench/cuda/timeline.cpp, preloaded).
+  g++ -O2 -shared -fPIC bench/cuda/timeline.cpp -I/usr/local/cuda/include -L/usr/local/cuda/lib64 -lcupti \
+    -o "$W/timeline.so" || exit 1
+  for n in ${TIMELINE_MODELS:-smollm2-135m-Q8_0 llama-3.2-1b-Q8_0}; do
+    FORGE_TIMELINE="$W/timeline-$n.tsv" LD_PRELOAD="$W/timeline.so" \
+      "$W/$n-cuda/model" --gpu-bench --pp 16 --tg 128 --reps 2 >/dev/null 2>>"$OUT/speed.err"
+    python3 bench/cuda/table.py timeline "$W/timeline-$n.tsv" "$n" | tee -a "$OUT/timeline.txt"
   done
 fi
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Prints the tables of bench/cuda/gpu_check.sh from its JSON lines.
   table.py check check.jsonl
-  table.py speed speed.jsonl bandwidth.json"""
-import json, sys
+  table.py speed speed.jsonl bandwidth.json
+  table.py timeline timeline.tsv NAME"""
+import json, re, sys
 
 # llama.cpp de3ff815 on an H100 SXM (../shared/perf/README.md): pp512, tg128 tok/s.
 LLAMA_CPP = {
@@ -14,6 +15,15 @@ LLAMA_CPP = {
 def lines(path):
     with open(path) as f:
         return [json.loads(l) for l in f if l.strip().startswith("{")]
+
+def short_kernel(name):
+    """A demangled kernel name without namespaces, template arguments and
+    parameters; matvec_split keeps its input's kind."""
+    short = re.sub(r"^(void )?([\w:]+::)?", "", name.split("<")[0].split("(")[0])
+    if short == "matvec_split":
+        src = re.search(r"(Levels|Norm|Glu)Input", name)
+        short += "(" + (src.group(1) if src else "?") + ")"
+    return short
 
 if sys.argv[1] == "check":
     rows = lines(sys.argv[2])
@@ -47,19 +57,14 @@ elif sys.argv[1] == "check-modes":
 elif sys.argv[1] == "ncu":
     # table.py ncu ncu.csv speed.jsonl NAME: the kernels of the first one-token
     # step (first embed .. before the second) by kind, against the graph's time a token.
-    import csv, re
+    import csv
     with open(sys.argv[2]) as f:
         text = [l for l in f if l.startswith('"')]
     kernels = []
     for row in csv.DictReader(text):
         if row.get("Metric Name") != "gpu__time_duration.sum":
             continue
-        name = row["Kernel Name"]
-        short = re.sub(r"^(void )?([\w:]+::)?", "", name.split("<")[0].split("(")[0])
-        if short == "matvec_split":
-            src = re.search(r"(Levels|Norm|Glu)Input", name)
-            short += "(" + (src.group(1) if src else "?") + ")"
-        kernels.append((short, float(row["Metric Value"].replace(",", "")) / 1e3))  # ns -> us
+        kernels.append((short_kernel(row["Kernel Name"]), float(row["Metric Value"].replace(",", "")) / 1e3))  # ns -> us
     starts = [i for i, (k, _) in enumerate(kernels) if k == "embed"]
     step = kernels[starts[0]:starts[1]] if len(starts) > 1 else kernels
     name = sys.argv[4]
@@ -81,6 +86,50 @@ elif sys.argv[1] == "ncu":
               name, len(step), total, graph, graph - total, (graph - total) / max(1, len(step))))
     for k, (c, t) in sorted(by.items(), key=lambda kv: -kv[1][1]):
         print("    %-28s %4d launches %9.1f us  (%.2f us each)" % (k, c, t, t / c))
+elif sys.argv[1] == "timeline":
+    # table.py timeline timeline.tsv NAME: the decode steps of the graph (embed
+    # .. argmax_next) as CUPTI recorded them (bench/cuda/timeline.cpp), the
+    # median of the last 100. With programmatic dependent launch a kernel
+    # starts before the one before it ends and waits inside, so what each
+    # kernel costs the step is how much later than the kernel before it ends.
+    from statistics import median
+    recs = []
+    with open(sys.argv[2]) as f:
+        for l in f:
+            a, b, name = l.rstrip("\n").split(" ", 2)
+            recs.append((int(a), int(b), short_kernel(name)))
+    recs.sort()
+    starts = [i for i, r in enumerate(recs) if r[2] == "embed"]
+    steps = [recs[i:j] for i, j in zip(starts, starts[1:])]
+    n = len(steps[-1]) if steps else 0
+    steps = [s for s in steps if len(s) == n and s[-1][2] == "argmax_next"][-100:]
+    if not steps:
+        sys.exit("timeline: no decode step (embed .. argmax_next) recorded")
+    step_us = median((b[0][0] - a[0][0]) / 1e3 for a, b in zip(steps, steps[1:])) if len(steps) > 1 else 0
+    start = [median((s[i][0] - s[0][0]) / 1e3 for s in steps) for i in range(n)]
+    dur = [median((s[i][1] - s[i][0]) / 1e3 for s in steps) for i in range(n)]
+    adds = [dur[0]] + [median((s[i][1] - s[i - 1][1]) / 1e3 for s in steps) for i in range(1, n)]
+    def idle(s):  # time in the step when no kernel ran
+        t, end = 0, s[0][0]
+        for a, b, _ in s:
+            t += max(0, a - end)
+            end = max(end, b)
+        return t / 1e3
+    print("== %s: a decode step in the graph (CUPTI, median of %d): %.1f us from one step's first kernel to the "
+          "next's, %d kernels, %.1f us of it with no kernel running" % (
+              sys.argv[3], len(steps), step_us, n, median(idle(s) for s in steps)))
+    print("    by kernel: launches, time each adds to the step (its end after the end of the kernel before), "
+          "time each runs (from its start, waiting included)")
+    by = {}
+    for i in range(n):
+        c, a, d = by.get(steps[-1][i][2], (0, 0.0, 0.0))
+        by[steps[-1][i][2]] = (c + 1, a + adds[i], d + dur[i])
+    for k, (c, a, d) in sorted(by.items(), key=lambda kv: -kv[1][1]):
+        print("    %-24s %4d %9.1f us (%5.2f each) %6.2f us each" % (k, c, a, a / c, d / c))
+    print("    one layer (the second): start after the step's start, end, time added, time run")
+    layer = [i for i in range(n) if steps[-1][i][2] == "attention"][1:3]
+    for i in range(layer[0] - 1 if layer else 0, layer[1] - 1 if len(layer) > 1 else min(n, 8)):
+        print("      %-24s %8.2f %8.2f %6.2f %6.2f" % (steps[-1][i][2], start[i], start[i] + dur[i], adds[i], dur[i]))
 elif sys.argv[1] == "modes":
     rows = lines(sys.argv[2])
     modes = []

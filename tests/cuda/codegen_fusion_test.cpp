@@ -14,6 +14,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include <unistd.h>
 
@@ -119,6 +120,51 @@ TEST(CudaCodegen, MaxBatchRoundsUpSoThatLevelsAre16ByteAligned) {
     EXPECT_EQ(floats % 4, 0) << (*it)[0];
   }
   EXPECT_GT(regions, 0);
+}
+
+// L2 prefetch across the decode step (kc::L2Prefetch): kDecodeReads lists
+// the weights of each projection launch once, in the order the step reads
+// them; every launch that reads weights passes pf(k), k being its own entry
+// (pf(k) is the entry after it), and the attention between two projections
+// passes the entry after the next projection's.
+TEST(CudaCodegen, EachLaunchPrefetchesTheWeightsReadNext) {
+  const std::string cu = generated("", 16);
+  ASSERT_FALSE(cu.empty());
+  const size_t table = cu.find("kDecodeReads[] = {");
+  ASSERT_NE(table, std::string::npos);
+  std::vector<long> offsets;
+  const std::string entries = cu.substr(table, cu.find(";\n", table) - table);
+  const std::regex entry(R"(\{(\d+), (\d+)\})");
+  for (auto it = std::sregex_iterator(entries.begin(), entries.end(), entry); it != std::sregex_iterator(); ++it) {
+    offsets.push_back(std::stol((*it)[1]));
+    EXPECT_GT(std::stol((*it)[2]), 0);
+  }
+  ASSERT_EQ(offsets.size(), 9u);  // 2 layers of q+k+v, o, gate+up, down; the output
+  for (size_t i = 1; i < offsets.size(); ++i) EXPECT_GT(offsets[i], offsets[i - 1]);  // weights.bin is in reading order
+  EXPECT_EQ(count(cu, "constexpr int kDecodeReadCount = 9;"), 1);
+
+  // The step's statements in order: each launch's own entry, and the attention's.
+  const std::string body = cu.substr(cu.find("void Model::enqueue("));
+  const std::regex launch(R"(W\((\d+)\)[^;]*pf\((\d+)\))"), attention(R"(attention_rope_step\([^;]*pf\((\d+)\)\);)");
+  int last = -1, launches = 0, attentions = 0;
+  std::istringstream statements(body);
+  for (std::string st; std::getline(statements, st, ';');) {
+    std::smatch m;
+    if (std::regex_search(st, m, launch)) {
+      const int k = std::stoi(m[2]);
+      ASSERT_LT(k, static_cast<int>(offsets.size()));
+      EXPECT_EQ(std::stol(m[1]), offsets[k]) << st;  // its own weights are entry k
+      EXPECT_TRUE(k == last || k == last + 1) << st;  // in reading order (a fusion's two branches: the same k)
+      last = k;
+      ++launches;
+    } else if (std::regex_search(st += ";", m, attention)) {
+      EXPECT_EQ(std::stoi(m[1]), last + 1) << st;  // after q+k+v (entry last): o's entry is last + 1, pf gives the one after
+      ++attentions;
+    }
+  }
+  EXPECT_EQ(last, 8);
+  EXPECT_GE(launches, 9);
+  EXPECT_EQ(attentions, 2);
 }
 
 }  // namespace

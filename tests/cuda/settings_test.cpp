@@ -37,6 +37,7 @@ TEST(CudaSettings, Defaults) {
   EXPECT_EQ(s.gemm_min_rows, 16);
   EXPECT_EQ(s.step_tokens, 1 << 30);
   EXPECT_FALSE(s.kv_f32);
+  EXPECT_EQ(s.prefetch_bytes, size_t{16} << 20);
   EXPECT_FALSE(with({{"FORGE_CUDA_GEMM", ""}, {"FORGE_CUDA_KV_F32", ""}}).kv_f32);  // empty: unset
 }
 
@@ -66,6 +67,16 @@ TEST(CudaSettings, KvCacheInF32) {
   EXPECT_TRUE(with({{"FORGE_CUDA_KV_F32", "1"}}).kv_f32);
   EXPECT_FALSE(with({{"FORGE_CUDA_KV_F32", "0"}}).kv_f32);
   EXPECT_EQ(error_of({{"FORGE_CUDA_KV_F32", "yes"}}), "FORGE_CUDA_KV_F32=yes: expected 0 or 1");
+}
+
+TEST(CudaSettings, PrefetchSize) {
+  EXPECT_EQ(with({{"FORGE_CUDA_PREFETCH_KB", "0"}}).prefetch_bytes, 0u);
+  EXPECT_EQ(with({{"FORGE_CUDA_PREFETCH_KB", "2048"}}).prefetch_bytes, size_t{2} << 20);
+  EXPECT_EQ(with({{"FORGE_CUDA_PREFETCH_KB", "4194304"}}).prefetch_bytes, size_t{4} << 30);
+  for (const char* bad : {"-1", "16M", "4194305", "lots"}) {
+    EXPECT_EQ(error_of({{"FORGE_CUDA_PREFETCH_KB", bad}}),
+              std::string("FORGE_CUDA_PREFETCH_KB=") + bad + ": expected KB from 0 to 4194304");
+  }
 }
 
 }  // namespace

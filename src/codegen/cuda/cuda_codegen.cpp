@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -141,7 +142,15 @@ class Emitter {
   const graph::GluOp* glu_after(int i) const;
   // m's weights as one launch of split rows (all Q8_0 or all Q4_0): "B, K, N" and the parts, else "".
   // acc_into >= 0: the one output is added to that buffer instead (MatvecPart::accumulate).
-  std::string split_launch_args(int i, const graph::MatMulOp& m, int acc_into) const;
+  std::string split_launch_args(int i, const graph::MatMulOp& m, int acc_into);
+  // L2 prefetch across the decode step's projections (docs/cuda.md): the
+  // weights of one launch, numbered in the order the step reads them (the
+  // one-row branch and the else branch of a fusion read them in the same
+  // order), and "pf(k)", the generated code's range of the weights read next
+  // (kDecodeReads[k + 1]), for that launch to bring into L2.
+  std::string prefetch_after(const std::vector<const model::WeightRef*>& ws);
+  // For a launch between two projections (attention): the weights read after the next projection's.
+  std::string prefetch_beyond_next() const { return "pf(" + std::to_string(decode_reads_.size()) + ")"; }
   // The buffer that op i, a projection with one output, has its output added
   // to by op i + 1 (a norm's residual or an AddOp) and read by nothing else; -1 if none.
   int residual_target(int i) const;
@@ -191,6 +200,8 @@ class Emitter {
   std::string fused_quant_args(int i, int buffer, int group);
   size_t gemm_weight_elems_ = 0;  // largest dequantized chunk a prefill GEMM needs
   size_t gemm_x_elems_ = 0;
+  std::vector<compiled::TensorSlot> decode_reads_;  // prefetch_after's ranges, in reading order
+  std::map<uint64_t, size_t> decode_read_index_;    // by the first weight's offset
   std::ostringstream body_;
 };
 
@@ -272,14 +283,16 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows, c
                (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr"));
       }
       body_ << "  matmul<" << bt << ", " << k << ">(" << args << ", " << xs[j] << ", " << xsums[j] << ", " << rows
-            << (acc_into.empty() ? "" : ", true") << ");  // " << w->name << " " << ggml_type_info(w->type).name << " ["
+            << (acc_into.empty() ? ", false, " : ", true, ") << prefetch_after({w}) << ");  // " << w->name << " " << ggml_type_info(w->type).name << " ["
             << w->rows << " x " << w->cols << "]" << (acc_into.empty() ? "" : ", added to the residual") << "\n";
       continue;
     }
     if (!acc_into.empty()) throw CodegenError("internal: a residual add into a fused projection");
+    std::vector<const model::WeightRef*> ws;
+    for (size_t l : group) ws.push_back(m.weights[l]);
     body_ << "  matmul_parts<" << bt << ", " << k << ", " << group.size() << ">({{";
     for (size_t g = 0; g < group.size(); ++g) body_ << (g ? ",\n    " : "") << "{" << part(group[g]) << "}";
-    body_ << "}}, " << xs[j] << ", " << xsums[j] << ", " << rows << ");  //";
+    body_ << "}, " << prefetch_after(ws) << "}, " << xs[j] << ", " << xsums[j] << ", " << rows << ");  //";
     for (size_t l : group) body_ << " " << m.weights[l]->name << " [" << m.weights[l]->rows << " x " << k << "]";
     body_ << " " << ggml_type_info(w->type).name << "\n";
   }
@@ -380,7 +393,19 @@ int Emitter::last_reader(int i, int buffer) const {
   return -1;
 }
 
-std::string Emitter::split_launch_args(int i, const graph::MatMulOp& m, int acc_into) const {
+std::string Emitter::prefetch_after(const std::vector<const model::WeightRef*>& ws) {
+  uint64_t begin = UINT64_MAX, end = 0;
+  for (const model::WeightRef* w : ws) {
+    const compiled::TensorSlot& slot = layout_.slots[layout_.index(*w)];
+    begin = std::min(begin, slot.offset);
+    end = std::max(end, slot.offset + slot.bytes);
+  }
+  const auto [at, added] = decode_read_index_.emplace(layout_.slots[layout_.index(*ws[0])].offset, decode_reads_.size());
+  if (added) decode_reads_.push_back({begin, end - begin});
+  return "pf(" + std::to_string(at->second) + ")";
+}
+
+std::string Emitter::split_launch_args(int i, const graph::MatMulOp& m, int acc_into) {
   const GgmlType t = m.weights[0]->type;
   const int k = width(m.in);
   if (!kernels::cuda::split_type(t) || k % 32 != 0) return "";
@@ -394,7 +419,7 @@ std::string Emitter::split_launch_args(int i, const graph::MatMulOp& m, int acc_
       << (acc_into >= 0 ? F(i + 1, acc_into) : F(i, m.outs[j])) << ", "
       << (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr")) << (acc_into >= 0 ? ", true}" : "}");
   }
-  a << "}}";
+  a << "}, " << prefetch_after(m.weights) << "}";
   return a.str();
 }
 
@@ -456,7 +481,7 @@ int Emitter::decode_fusion(int i, const std::string& rows) {
       body_ << "  if (" << rows << " == 1) {  // " << a.name << " and the KV write done by " << g_.ops[i + 1].name << "\n"
             << "    attention_rope_step(" << F(i, rp->q) << ", " << F(i, rp->k) << ", " << F(i + 1, at->v) << ", "
             << F(i + 1, at->out) << ", " << kv_offsets(at->layer) << ", " << s_.layers[at->layer].sliding_window
-            << ", " << rp->layer << ", " << qo << ");\n  } else {\n";
+            << ", " << rp->layer << ", " << qo << ", " << prefetch_beyond_next() << ");\n  } else {\n";
       op(i, a, rows);
       op(i + 1, g_.ops[i + 1], rows);
       body_ << "  }\n";
@@ -618,7 +643,14 @@ std::string Emitter::model_cu() {
     c << "    {" << layout_.slots[j].offset << ", " << layout_.slots[j].bytes << "},  // " << j << ": " << w.name << " "
       << ggml_type_info(w.type).name << " [" << w.rows << " x " << w.cols << "]\n";
   }
-  c << "};\n\n"
+  c << "};\n"
+    << "// The weights of the decode step's projections in the order it reads them (Model::pf).\n"
+    << "constexpr forge::compiled::TensorSlot kDecodeReads[] = {";
+  for (size_t j = 0; j < decode_reads_.size(); ++j) {
+    c << (j % 6 ? " " : "\n    ") << "{" << decode_reads_[j].offset << ", " << decode_reads_[j].bytes << "},";
+  }
+  c << (decode_reads_.empty() ? "{0, 0}};\n" : "\n};\n") << "constexpr int kDecodeReadCount = " << decode_reads_.size()
+    << ";\n\n"
     << "forge::cuda_rt::Shape shape() {\n"
     << "  forge::cuda_rt::Shape s;\n"
     << "  s.vocab = kVocab;\n  s.max_context = kMaxContext;\n  s.max_batch = kMaxBatch;\n  s.hidden_width = kEmbd;\n"
@@ -650,6 +682,9 @@ std::string Emitter::model_cu() {
     << "  const float* inv_freq(int layer) const {\n"
     << "    return reinterpret_cast<const float*>(inv_freq_.get()) + static_cast<size_t>(layer) * (kRopeDims / 2);\n  }\n"
     << "  void enqueue(int n, Logits logits) override;\n"
+    << "  // The weights read after those of projection k, for its blocks to bring into L2 (none past the last).\n"
+    << "  kc::L2Prefetch pf(int k) const {\n"
+    << "    return k + 1 < kDecodeReadCount ? l2_prefetch(kDecodeReads[k + 1]) : kc::L2Prefetch{};\n  }\n"
     << "  // KV write and attention of one layer; kb, vb: F16 byte offsets of its keys and values.\n"
     << "  template <class KvT>\n"
     << "  void attention_kv(const float* q, const float* k, const float* v, float* out, KvT* kc_, KvT* vc_, int window,\n"
@@ -697,18 +732,18 @@ std::string Emitter::model_cu() {
     << "  // One token: RoPE, the KV write and attention in one launch (kc::RopeKv).\n"
     << "  template <class KvT>\n"
     << "  void attention_rope_impl(const float* q, const float* k, const float* v, float* out, KvT* kc_, KvT* vc_,\n"
-    << "                           int window, int layer, const kc::Q8Out& qo) {\n"
+    << "                           int window, int layer, const kc::Q8Out& qo, const kc::L2Prefetch& next) {\n"
     << "    kc::RopeKv rk;\n"
     << "    rk.k = k;\n    rk.v = v;\n    rk.inv_freq = inv_freq(layer);\n    rk.rope_scale = kRopeScale;\n"
-    << "    rk.rope_dims = kRopeDims;\n    rk.adjacent = kRopeAdjacent;\n"
+    << "    rk.rope_dims = kRopeDims;\n    rk.adjacent = kRopeAdjacent;\n    rk.next = next;\n"
     << "    kc::launch(kc::attention<kHeadDim, kHeadDimV, kHeads, kHeadsKv, KvT>, dim3(kHeads, 1),\n"
     << "               dim3(kc::kAttnThreads), kAttnSmem, stream_, q, out, kc_, vc_, window, kAttnScale, kAttnSoftcap,\n"
     << "               params(), qo, rk);\n"
     << "  }\n"
     << "  void attention_rope_step(const float* q, const float* k, const float* v, float* out, size_t kb, size_t vb,\n"
-    << "                           int window, int layer, const kc::Q8Out& qo) {\n"
-    << "    if (kv_f32()) attention_rope_impl(q, k, v, out, kv32(kb), kv32(vb), window, layer, qo);\n"
-    << "    else attention_rope_impl(q, k, v, out, kv(kb), kv(vb), window, layer, qo);\n"
+    << "                           int window, int layer, const kc::Q8Out& qo, const kc::L2Prefetch& next) {\n"
+    << "    if (kv_f32()) attention_rope_impl(q, k, v, out, kv32(kb), kv32(vb), window, layer, qo, next);\n"
+    << "    else attention_rope_impl(q, k, v, out, kv(kb), kv(vb), window, layer, qo, next);\n"
     << "  }\n"
     << "  void rope_kv_step(float* q, float* k, const float* v, size_t kb, size_t vb, int layer, int n) {\n"
     << "    if (kv_f32()) rope_kv_impl(q, k, v, kv32(kb), kv32(vb), layer, n);\n"

@@ -52,6 +52,33 @@ inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<
 __device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
 __device__ __forceinline__ void pdl_launch_dependents() { asm volatile("griddepcontrol.launch_dependents;" :::); }
 
+// Bytes of weights that a later kernel of a decode step reads, for the
+// kernel given them to bring into the L2 cache while it runs (codegen's
+// decode steps, docs/cuda.md): DRAM then keeps streaming weights across the
+// boundary between the two kernels, where it would idle while one kernel's
+// last blocks finish and the next one's first loads start, and the later
+// kernel's loads find their bytes in L2. A hint: no value depends on it.
+// p: 16-byte aligned; bytes: a multiple of 16 (0: nothing).
+struct L2Prefetch {
+  const void* p = nullptr;
+  size_t bytes = 0;
+};
+// Share `part` of `parts` of pf, asked for by the calling thread alone
+// (cp.async.bulk.prefetch, sm_90; on older GPUs nothing).
+__device__ __forceinline__ void prefetch_l2(const L2Prefetch& pf, unsigned part, unsigned parts) {
+#if __CUDA_ARCH__ >= 900
+  const size_t share = (pf.bytes / 16 + parts - 1) / parts * 16, begin = share * part;
+  if (begin >= pf.bytes) return;
+  const char* a = static_cast<const char*>(pf.p) + begin;
+  const size_t n = min(share, pf.bytes - begin);
+  constexpr size_t kPiece = size_t{1} << 20;  // the instruction's size is 32 bits
+  for (size_t o = 0; o < n; o += kPiece) {
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a + o), "r"(static_cast<unsigned>(min(kPiece, n - o)))
+                 : "memory");
+  }
+#endif
+}
+
 // ---------------------------------------------------------------------------
 // A "unit" is 32 consecutive weights of a row: one block of the 32-element
 // formats, one sub-block of a 256-element K-quant super-block, 32 floats or
@@ -783,6 +810,7 @@ struct RopeKv {
   float rope_scale = 1.0f;
   int rope_dims = 0;
   bool adjacent = false;
+  L2Prefetch next;  // weights of a projection after the next (the next one's blocks load theirs early)
 };
 // Keys are read in tiles of kRows positions copied to shared memory with
 // coalesced loads (a thread's own row of the cache, read straight, cost a
@@ -864,7 +892,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   constexpr int kWords = Tile::kRowWords - 1;  // a key row's words
   constexpr int kVWords = HDV * static_cast<int>(sizeof(KvT)) / 4;
   __shared__ float qs[HD];
-  __shared__ float red[kAttnThreads / 32];
+  __shared__ float red_max[kAttnThreads / 32], red_sum[kAttnThreads / 32];
   __shared__ float partial[kParts * HDV];
   const int h = blockIdx.x, t = blockIdx.y, kvh = h / kGroup;
   // One-token steps start before pdl_wait() on what the kernels before did
@@ -890,51 +918,71 @@ __global__ void __launch_bounds__(kAttnThreads)
                 reinterpret_cast<const uint32_t*>(v_cache + static_cast<size_t>(first + jj) * kVW + kvh * HDV) + w);
     }
     if (threadIdx.x < 2 * half) rot = rope_cos_sin(p, rk.inv_freq[threadIdx.x % half], rk.rope_scale);
+    if (threadIdx.x == 0) prefetch_l2(rk.next, blockIdx.x, gridDim.x);
   }
   pdl_wait();
   pdl_launch_dependents();
   if (!rk.k) p = params[0] + t;
   const int start = window > 0 ? max(0, p - window + 1) : 0;
   const int len = p - start + 1;
-  for (int d = threadIdx.x; d < HD; d += kAttnThreads) qs[d] = q[(static_cast<size_t>(t) * NH + h) * HD + d];
+  const float* qh = q + (static_cast<size_t>(t) * NH + h) * HD;
   __shared__ float k_now[HD];
   __shared__ float v_now[HDV];
   if (rk.k) {  // one token (t == 0): rope_kv's work for this block's heads
-    for (int d = threadIdx.x; d < HD; d += kAttnThreads) k_now[d] = rk.k[kvh * HD + d];
-    for (int d = threadIdx.x; d < HDV; d += kAttnThreads) v_now[d] = rk.v[kvh * HDV + d];
-    __syncthreads();
-    if (threadIdx.x < 2 * half) {  // pair i of q, then of k
-      const int i = threadIdx.x, pi = i % half;
-      float* x = i < half ? qs : k_now;
-      const int a = rk.adjacent ? 2 * pi : pi, c = rk.adjacent ? 2 * pi + 1 : pi + half;
-      const float2 y = rope_rotate(x[a], x[c], rot);
-      x[a] = y.x;
-      x[c] = y.y;
-    }
-    __syncthreads();
+    // Each thread loads what it rotates or copies (no barrier in between):
+    // pair i of q (thread i) and of k (thread half + i), then the dims past
+    // rope_dims and the value. The block's first head writes the KV cache.
     const bool writer = h % kGroup == 0;
-    for (int d = threadIdx.x; d < HD; d += kAttnThreads) {
-      if (writer) kv_store(k_cache + static_cast<size_t>(p) * kKW + kvh * HD + d, k_now[d]);
-      k_now[d] = kv_round<KvT>(k_now[d]);
+    KvT* kc = k_cache + static_cast<size_t>(p) * kKW + kvh * HD;
+    KvT* vc = v_cache + static_cast<size_t>(p) * kVW + kvh * HDV;
+    if (threadIdx.x < 2 * half) {
+      const int i = threadIdx.x, pi = i % half;
+      const int a = rk.adjacent ? 2 * pi : pi, c = rk.adjacent ? 2 * pi + 1 : pi + half;
+      const float* x = i < half ? qh : rk.k + kvh * HD;
+      const float2 y = rope_rotate(x[a], x[c], rot);
+      if (i < half) {
+        qs[a] = y.x;
+        qs[c] = y.y;
+      } else {
+        if (writer) {
+          kv_store(kc + a, y.x);
+          kv_store(kc + c, y.y);
+        }
+        k_now[a] = kv_round<KvT>(y.x);
+        k_now[c] = kv_round<KvT>(y.y);
+      }
+    }
+    for (int d = 2 * half + threadIdx.x; d < HD; d += kAttnThreads) {
+      qs[d] = qh[d];
+      const float kd = rk.k[kvh * HD + d];
+      if (writer) kv_store(kc + d, kd);
+      k_now[d] = kv_round<KvT>(kd);
     }
     for (int d = threadIdx.x; d < HDV; d += kAttnThreads) {
-      if (writer) kv_store(v_cache + static_cast<size_t>(p) * kVW + kvh * HDV + d, v_now[d]);
-      v_now[d] = kv_round<KvT>(v_now[d]);
+      const float vd = rk.v[kvh * HDV + d];
+      if (writer) kv_store(vc + d, vd);
+      v_now[d] = kv_round<KvT>(vd);
     }
+  } else {
+    for (int d = threadIdx.x; d < HD; d += kAttnThreads) qs[d] = qh[d];
   }
-  cp_async_wait_all();  // this thread's copies; the barriers below publish everyone's
+  cp_async_wait_all();  // this thread's copies; the barrier below publishes everyone's
   __syncthreads();
   float mx = -INFINITY;
   for (int j0 = 0; j0 < len; j0 += Tile::kRows) {
     const int rows = min(Tile::kRows, len - j0);
-    __syncthreads();  // the previous tile is read
-    for (int e = (j0 == 0 ? ahead * kWords : 0) + threadIdx.x; e < rows * kWords; e += kAttnThreads) {
-      const int jj = e / kWords, w = e % kWords;
-      if (rk.k && start + j0 + jj == p) continue;  // the current key: k_now (the cache row may be being written)
-      const uint32_t* kr = reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(start + j0 + jj) * kKW + kvh * HD);
-      tile[jj * Tile::kRowWords + w] = kr[w];
+    // Rows the tile needs (one-token steps: not the current position's, the
+    // last) past those copied before pdl_wait(); the same for every thread.
+    const int have = j0 == 0 ? ahead : 0, need = rk.k && j0 + rows == len ? rows - 1 : rows;
+    if (need > have) {
+      __syncthreads();  // the previous tile is read
+      for (int e = have * kWords + threadIdx.x; e < need * kWords; e += kAttnThreads) {
+        const int jj = e / kWords, w = e % kWords;
+        const uint32_t* kr = reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(start + j0 + jj) * kKW + kvh * HD);
+        tile[jj * Tile::kRowWords + w] = kr[w];
+      }
+      __syncthreads();
     }
-    __syncthreads();
     for (int jj = threadIdx.x; jj < rows; jj += kAttnThreads) {
       const int j = j0 + jj;
       const KvT* kr = reinterpret_cast<const KvT*>(tile + jj * Tile::kRowWords);
@@ -954,10 +1002,10 @@ __global__ void __launch_bounds__(kAttnThreads)
   }
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = mx;
+  if (threadIdx.x % 32 == 0) red_max[threadIdx.x / 32] = mx;
   __syncthreads();
-  mx = red[0];
-  for (int i = 1; i < kAttnThreads / 32; ++i) mx = fmaxf(mx, red[i]);
+  mx = red_max[0];
+  for (int i = 1; i < kAttnThreads / 32; ++i) mx = fmaxf(mx, red_max[i]);
   float sum = 0.0f;
   for (int j = threadIdx.x; j < len; j += kAttnThreads) {
     const float e = expf(smem[j] - mx);
@@ -966,11 +1014,10 @@ __global__ void __launch_bounds__(kAttnThreads)
   }
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-  __syncthreads();
-  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = sum;
-  __syncthreads();
+  if (threadIdx.x % 32 == 0) red_sum[threadIdx.x / 32] = sum;
+  __syncthreads();  // also publishes the exponentials
   sum = 0.0f;
-  for (int i = 0; i < kAttnThreads / 32; ++i) sum += red[i];
+  for (int i = 0; i < kAttnThreads / 32; ++i) sum += red_sum[i];
   const float inv_sum = 1.0f / sum;
   const int d = threadIdx.x % HDV, part = threadIdx.x / HDV;
   float o = 0.0f;

@@ -47,6 +47,9 @@ __device__ __forceinline__ void store_out(const MatvecPart& p, size_t at, int r,
 }
 template <int N> struct MatvecParts {
   MatvecPart p[N];
+  // The next projection's weights, which a decode step's blocks bring to L2
+  // once their own loads are issued (prefetch_l2; mmq ignores it).
+  L2Prefetch next;
   // Thread blocks for all parts, each taking `rows_per_block` rows of one part.
   __host__ __device__ int blocks(int rows_per_block) const {
     int b = 0;
@@ -86,6 +89,7 @@ template <class B, int K, int kCols, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps) matvec(const __grid_constant__ MatvecParts<N> ps,
                                                             const float* __restrict__ x,
                                                             const float* __restrict__ xsum, int batch) {
+  if (threadIdx.x == 0) prefetch_l2(ps.next, blockIdx.x, gridDim.x);
   pdl_wait();
   pdl_launch_dependents();
   constexpr int kUnits = K / 32;
@@ -212,6 +216,7 @@ template <class B, int K, int kCols, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps) matvec_int(const __grid_constant__ MatvecParts<N> ps,
                                                                 const int8_t* __restrict__ levels,
                                                                 const float* __restrict__ scales, int batch) {
+  if (threadIdx.x == 0) prefetch_l2(ps.next, blockIdx.x, gridDim.x);
   pdl_wait();
   pdl_launch_dependents();
   constexpr int kUnits = K / 32;
@@ -286,6 +291,7 @@ __device__ __forceinline__ float row_dot_impl(const uint8_t* __restrict__ wr, co
 template <class B, int K, int N>
 __global__ void __launch_bounds__(32 * kMatvecWarps)
     matvec_coalesced(const __grid_constant__ MatvecParts<N> ps, const float* __restrict__ x) {
+  if (threadIdx.x == 0) prefetch_l2(ps.next, blockIdx.x, gridDim.x);
   pdl_wait();
   pdl_launch_dependents();
   const int lane = threadIdx.x % 32;
@@ -384,6 +390,7 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
     }
     rows = mine;  // rows past the end: whatever is there, products not stored
   }
+  if (threadIdx.x == 0) prefetch_l2(ps.next, blockIdx.x, gridDim.x);
   pdl_wait();
   pdl_launch_dependents();
   if (n <= 0) return;
@@ -667,6 +674,11 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
   if constexpr (M::kPrefetch) {
     if (g + stride < groups) next.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
   }
+  // Once this warp has asked for its last group (`last`), its share of the next weights.
+  auto loads_issued = [&](int last) {
+    if (lane == 0 && last + stride >= groups) prefetch_l2(ps.next, blockIdx.x * kSplitWarps + warp, stride);
+  };
+  loads_issued(M::kPrefetch ? g + stride : g);
   stage_across_wait<B, K>(in, act);
   for (; g < groups; g += stride) {
     const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
@@ -682,9 +694,13 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
     }
     if constexpr (M::kPrefetch) {  // the group after next goes in flight while next is multiplied
       cur = next;
-      if (g + 2 * stride < groups) next.load(part_of(ps, g + 2 * stride, M::kRows, &r_next), r_next, lane);
+      if (g + 2 * stride < groups) {
+        next.load(part_of(ps, g + 2 * stride, M::kRows, &r_next), r_next, lane);
+        loads_issued(g + 2 * stride);
+      }
     } else if (g + stride < groups) {
       cur.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
+      loads_issued(g + stride);
     }
   }
 }
@@ -726,6 +742,11 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)
   if constexpr (kPrefetch) {
     if (count > 1) load(next, 1);
   }
+  // Once this warp has asked for its last output's rows (`last`), its share of the next weights.
+  auto loads_issued = [&](int last) {
+    if (lane == 0 && last + 1 >= count) prefetch_l2(ps.next, blockIdx.x * kSplitWarps + warp, gridDim.x * kSplitWarps);
+  };
+  loads_issued(kPrefetch ? 1 : 0);
   stage_across_wait<B, K>(in, act);
   for (int t = 0; t < count; ++t) {  // count: the same for every warp of the block
     float acc[2] = {0.0f, 0.0f};
@@ -739,9 +760,13 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)
     }
     if constexpr (kPrefetch) {
       cur = next;
-      if (t + 2 < count) load(next, t + 2);
+      if (t + 2 < count) {
+        load(next, t + 2);
+        loads_issued(t + 2);
+      }
     } else if (t + 1 < count) {
       load(cur, t + 1);
+      loads_issued(t + 1);
     }
     if (t % 4 == 3) {  // the span is done
       __syncthreads();

@@ -7,6 +7,8 @@
 //   FORGE_CUDA_STEP_TOKENS=N    at most N prompt tokens a step (1: the prompt
 //       goes through the decode step's kernels and fusions, for checking them)
 //   FORGE_CUDA_KV_F32=1         an F32 KV cache, as `forge logits` keeps it (F16)
+//   FORGE_CUDA_PREFETCH_KB=N    at most N KB of the next projection's weights
+//       brought into L2 by each decode kernel (kc::L2Prefetch; 16384; 0: none)
 #pragma once
 
 #include <cstdlib>
@@ -24,6 +26,7 @@ struct CudaSettings {
   int gemm_min_rows = 16;
   int step_tokens = 1 << 30;
   bool kv_f32 = false;
+  size_t prefetch_bytes = size_t{16384} << 10;
 };
 
 // env: the environment's lookup (std::getenv, or a test's table). Throws
@@ -58,6 +61,14 @@ inline CudaSettings cuda_settings(const std::function<const char*(const char*)>&
     const std::string v = k;
     if (v != "0" && v != "1") throw std::invalid_argument("FORGE_CUDA_KV_F32=" + v + ": expected 0 or 1");
     s.kv_f32 = v == "1";
+  }
+  if (const char* v = env("FORGE_CUDA_PREFETCH_KB"); v != nullptr && *v != 0) {
+    char* end = nullptr;
+    const long kb = std::strtol(v, &end, 10);
+    if (*end != 0 || kb < 0 || kb > (1L << 22)) {
+      throw std::invalid_argument(std::string("FORGE_CUDA_PREFETCH_KB=") + v + ": expected KB from 0 to 4194304");
+    }
+    s.prefetch_bytes = static_cast<size_t>(kb) << 10;
   }
   return s;
 }
