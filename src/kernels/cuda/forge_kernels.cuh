@@ -1026,6 +1026,7 @@ __global__ void __launch_bounds__(kAttnThreads)
     // other, the sum keeps its order), then the current one.
     const int cached = rk.k ? len - 1 : len;
     int j = part;
+#pragma unroll 8
     for (; j < ahead; j += kParts) o += smem[j] * inv_sum * kv_load(vtile + j * HDV + d);  // copied already
 #pragma unroll 8
     for (; j < cached; j += kParts) {
