@@ -8,6 +8,8 @@
 //   the decode matvec with __dp4a on int8 levels vs the float one;
 //   the Q6_K decode matvec (rows staged in shared memory) vs the float one;
 //   matvec_glu vs matvec_split and then glu, bit for bit;
+//   matvec_split computing its norm or GLU input vs norm_rows / glu and then
+//   matvec_split on their levels, bit for bit;
 //   attention_prefill (16 queries a block, online softmax) vs attention;
 //   the one-token attention with RoPE and the KV write fused (RopeKv) vs
 //   rope_kv, then attention; argmax_next vs the host's first maximum;
@@ -17,7 +19,8 @@
 // TIMING lines (median of event-timed launches, or of graphs of 200 launches
 // for the decode chains; printed, not asserted).
 // `kernel_check attention` runs the attention cases and timings only,
-// `kernel_check mmq` mmq's cases and timings only.
+// `kernel_check mmq` mmq's cases and timings only, `kernel_check chains` the
+// decode chains' timings only.
 // Build: nvcc -std=c++20 -O2 -arch=sm_90 -Isrc bench/cuda/kernel_check.cu
 #include <algorithm>
 #include <cmath>
@@ -278,13 +281,12 @@ __global__ void empty_kernel() {
   kc::pdl_launch_dependents();
 }
 
-// The floor of a decode step's launches, and smollm2-135m's decode kernels
-// one kind at a time, each in a chain of 200 (TIMING).
-void time_chains(std::mt19937& rng) {
-  constexpr int kN = 200, K = 576;
-  const float t_empty = chain_us([](cudaStream_t s) { kc::launch(empty_kernel, dim3(1), dim3(32), 0, s); }, kN);
-  const float t_empty132 = chain_us([](cudaStream_t s) { kc::launch(empty_kernel, dim3(132), dim3(256), 0, s); }, kN);
-  const auto w = random_rows<BlockQ8_0>(960, K, rng);
+// A decode step's output projection and q/k/v projection with the norm
+// (Q8_0, K wide, k and v of kv_rows), each in a chain of `count` (weights in L2).
+template <int K>
+void time_projection_chains(std::mt19937& rng, const char* name, int kv_rows, int count) {
+  const int rows = K + 2 * kv_rows;
+  const auto w = random_rows<BlockQ8_0>(rows, K, rng);
   uint8_t* dw = upload(w);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<float> x(K);
@@ -292,20 +294,36 @@ void time_chains(std::mt19937& rng) {
   float* dx = upload(x);
   float *y = nullptr, *da = nullptr;
   int8_t* qa = nullptr;
-  CHECK(cudaMalloc(&y, 960 * 4));
+  CHECK(cudaMalloc(&y, rows * 4));
   CHECK(cudaMalloc(&qa, K));
   CHECK(cudaMalloc(&da, K / 32 * 4));
   kc::launch_fake_quant_q8_0(nullptr, dx, kc::Q8Out{y, nullptr, qa, da}, K / 32);
-  const size_t rb = w.size() / 960;
-  const kc::MatvecParts<1> o{{{dw, rb, 576, y, nullptr}}};
-  const kc::MatvecParts<3> qkv{{{dw, rb, 576, y, nullptr}, {dw, rb, 192, y + 576, nullptr}, {dw, rb, 192, y + 768, nullptr}}};
+  const size_t rb = w.size() / rows;
+  const kc::MatvecParts<1> o{{{dw, rb, K, y, nullptr}}};
+  const kc::MatvecParts<3> qkv{
+      {{dw, rb, K, y, nullptr}, {dw, rb, kv_rows, y + K, nullptr}, {dw, rb, kv_rows, y + K + kv_rows, nullptr}}};
   const float* ones = upload(std::vector<float>(K, 1.0f));
-  const float t_o = chain_us([&](cudaStream_t s) { kc::launch_matvec_split<BlockQ8_0, K, 1>(s, o, kc::LevelsInput{qa, da}); }, kN);
+  const float t_o = chain_us([&](cudaStream_t s) { kc::launch_matvec_split<BlockQ8_0, K, 1>(s, o, kc::LevelsInput{qa, da}); }, count);
   const float t_qkv = chain_us(
       [&](cudaStream_t s) {
         kc::launch_matvec_split<BlockQ8_0, K, 3>(s, qkv, kc::NormInput{dx, ones, nullptr, 1e-5f, 0.0f, false});
       },
-      kN);
+      count);
+  std::printf("TIMING chains of %d (us a launch): %s attn_output %.2f, q+k+v with the norm %.2f\n", count, name, t_o,
+              t_qkv);
+  cudaFree(dw), cudaFree(dx), cudaFree(y), cudaFree(qa), cudaFree(da), cudaFree(const_cast<float*>(ones));
+}
+
+// The floor of a decode step's launches, and the decode kernels of
+// smollm2-135m and llama-3.2-1b one kind at a time, each in a chain of 200 (TIMING).
+void time_chains(std::mt19937& rng) {
+  constexpr int kN = 200;
+  const float t_empty = chain_us([](cudaStream_t s) { kc::launch(empty_kernel, dim3(1), dim3(32), 0, s); }, kN);
+  const float t_empty132 = chain_us([](cudaStream_t s) { kc::launch(empty_kernel, dim3(132), dim3(256), 0, s); }, kN);
+  std::printf("TIMING chains of %d (us a launch): empty kernel %.2f (132 blocks %.2f)\n", kN, t_empty, t_empty132);
+  time_projection_chains<576>(rng, "smollm2-135m", 192, kN);
+  time_projection_chains<2048>(rng, "llama-3.2-1b", 512, kN);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
   // The one-token attention of a smollm2-135m layer (9 / 3 heads of 64) at position 64, RoPE and KV write fused.
   constexpr int kCtx = 1024, kPos = 64;
   std::vector<__half> cache(static_cast<size_t>(kCtx) * 3 * 64);
@@ -331,11 +349,8 @@ void time_chains(std::mt19937& rng) {
                    0.125f, 0.0f, static_cast<const int*>(dp), kc::Q8Out{}, rk);
       },
       kN);
-  std::printf("TIMING chains of %d (us a launch): empty kernel %.2f (132 blocks %.2f); smollm2 attn_output %.2f, "
-              "q+k+v with the norm %.2f, attention at %d %.2f\n",
-              kN, t_empty, t_empty132, t_o, t_qkv, kPos, t_att);
+  std::printf("TIMING chains of %d (us a launch): smollm2-135m attention at %d %.2f\n", kN, kPos, t_att);
   cudaFree(kc_), cudaFree(vc_), cudaFree(dq), cudaFree(dinv), cudaFree(att_out), cudaFree(dp);
-  cudaFree(dw), cudaFree(dx), cudaFree(y), cudaFree(qa), cudaFree(da), cudaFree(const_cast<float*>(ones));
 }
 
 // The gate/up projection with the GLU and its quantization in its blocks
@@ -389,6 +404,55 @@ void check_glu(int rows, bool gelu, std::mt19937& rng) {
               1e3 * t_ref, 1e3 * t);
   cudaFree(dg), cudaFree(du), cudaFree(dx), cudaFree(dn), cudaFree(lr), cudaFree(lt), cudaFree(vr), cudaFree(vt);
   for (float* p : f) cudaFree(p);
+}
+
+// The decode matvec computing its input itself (NormInput: an RMSNorm of the
+// row; GluInput: a SiLU GLU) against norm_rows / glu writing the quantized
+// input and matvec_split on those levels: the same bits, at widths where a
+// thread holds several of the row's values (the fixtures' rows fit one).
+template <class B, int K>
+void check_fused_input(int rows, std::mt19937& rng) {
+  const auto w = random_rows<B>(rows, K, rng);
+  const size_t rb = w.size() / rows;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(K), u(K), nw(K);
+  for (float& v : x) v = nd(rng);
+  for (float& v : u) v = nd(rng);
+  for (float& v : nw) v = 1.0f + 0.1f * nd(rng);
+  uint8_t* dw = upload(w);
+  float *dx = upload(x), *dx2 = upload(x), *du = upload(u), *dn = upload(nw);
+  float *vals = nullptr, *normed = nullptr, *scales = nullptr, *y_ref = nullptr, *y = nullptr;
+  int8_t* levels = nullptr;
+  CHECK(cudaMalloc(&vals, K * 4));
+  CHECK(cudaMalloc(&normed, K * 4));
+  CHECK(cudaMalloc(&scales, K / 32 * 4));
+  CHECK(cudaMalloc(&levels, K));
+  CHECK(cudaMalloc(&y_ref, rows * 4));
+  CHECK(cudaMalloc(&y, rows * 4));
+  const kc::Q8Out q{vals, nullptr, levels, scales};
+  const kc::MatvecParts<1> ref{{{dw, rb, rows, y_ref, nullptr}}}, test{{{dw, rb, rows, y, nullptr}}};
+  const char* type = std::is_same_v<B, BlockQ8_0> ? "Q8_0" : "Q4_0";
+  for (const bool glu : {false, true}) {
+    CHECK(cudaMemset(y, 0xff, rows * 4));
+    if (glu) {  // glu writes act(gate) * up over the gate: a copy of it
+      kc::launch_glu(nullptr, dx2, du, K, false, q);
+      kc::launch_matvec_split<B, K, 1>(nullptr, test, kc::GluInput{dx, du, false});
+    } else {
+      kc::launch_norm_rows(nullptr, 1, dx, nullptr, normed, dn, nullptr, K, K, false, false, 1e-5f, 0.0f, q);
+      kc::launch_matvec_split<B, K, 1>(nullptr, test, kc::NormInput{dx, dn, nullptr, 1e-5f, 0.0f, false});
+    }
+    kc::launch_matvec_split<B, K, 1>(nullptr, ref, kc::LevelsInput{levels, scales});
+    CHECK(cudaGetLastError());
+    CHECK(cudaDeviceSynchronize());
+    const auto a = download(y_ref, rows), b = download(y, rows);
+    const bool same = std::memcmp(a.data(), b.data(), rows * 4) == 0;
+    char what[96];
+    std::snprintf(what, sizeof what, "matvec_split %s %d x %d, %s computed in: %s", type, rows, K,
+                  glu ? "GLU" : "norm", same ? "same bits" : "DIFFERENT");
+    report(what, same ? rel_rms(a, b) : 1.0);
+  }
+  cudaFree(dw), cudaFree(dx), cudaFree(dx2), cudaFree(du), cudaFree(dn), cudaFree(vals), cudaFree(normed), cudaFree(scales);
+  cudaFree(levels), cudaFree(y_ref), cudaFree(y);
 }
 
 template <int HD, int NH, int NKV>
@@ -722,10 +786,15 @@ void prefill_products(std::mt19937& rng) {
 int main(int argc, char** argv) {
   const bool attention_only = argc > 1 && std::strcmp(argv[1], "attention") == 0;
   const bool mmq_only = argc > 1 && std::strcmp(argv[1], "mmq") == 0;
+  const bool chains_only = argc > 1 && std::strcmp(argv[1], "chains") == 0;
   cudaDeviceProp prop{};
   CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s\n", prop.name);
   std::mt19937 rng(20261126);
+  if (chains_only) {
+    time_chains(rng);
+    return 0;
+  }
   if (mmq_only) {
     prefill_products(rng);
     std::printf("%s\n", failures ? "kernel_check: FAILURES" : "kernel_check: all ok");
@@ -739,6 +808,11 @@ int main(int argc, char** argv) {
     check_mmq<BlockQ4_0, 8192>("Q4_0", 2048, 1, rng);
     check_mmq<BlockQ8_0, 576>("Q8_0", 1536, 1, rng);
     check_mmq<BlockQ4_0, 576>("Q4_0", 190, 1, rng);
+    check_fused_input<BlockQ8_0, 576>(960, rng);    // smollm2-135m: 3 values a thread
+    check_fused_input<BlockQ4_0, 960>(2560, rng);   // smollm2-360m: 4
+    check_fused_input<BlockQ8_0, 1536>(576, rng);   // smollm2-135m's ffn_down: 6
+    check_fused_input<BlockQ4_0, 2048>(3072, rng);  // llama-3.2-1b: 8
+    check_fused_input<BlockQ8_0, 3072>(512, rng);   // llama-3.2-3b: 12
     check_glu<BlockQ8_0, 2048>(8192, false, rng);  // llama-3.2-1b
     check_glu<BlockQ4_0, 2048>(8192, false, rng);
     check_glu<BlockQ8_0, 960>(2560, true, rng);    // smollm2-360m's shapes, GELU

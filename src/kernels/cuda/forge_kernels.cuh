@@ -395,12 +395,29 @@ struct WarpQ8 {
   float d;   // the block's scale (float)
   float dh;  // the scale as stored (half)
 };
-__device__ __forceinline__ WarpQ8 warp_quant_q8_0(float v) {
-  float amax = fmaxf(0.0f, fabsf(v));  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
+// N blocks at once (value i of each lane in block i): their shuffles and
+// divisions interleaved, one latency for all of them.
+template <int N>
+__device__ __forceinline__ void warp_quant_q8_0(const float (&v)[N], WarpQ8 (&w)[N]) {
+  float amax[N];
 #pragma unroll
-  for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-  const Q8Scale s = q8_scale(amax);
-  return {roundf(clamp_q8(__fmul_rn(v, s.id))), s.d, s.dh};
+  for (int i = 0; i < N; ++i) amax[i] = fmaxf(0.0f, fabsf(v[i]));  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) amax[i] = fmaxf(amax[i], __shfl_xor_sync(0xffffffffu, amax[i], off));
+  }
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+    const Q8Scale s = q8_scale(amax[i]);
+    w[i] = {roundf(clamp_q8(__fmul_rn(v[i], s.id))), s.d, s.dh};
+  }
+}
+__device__ __forceinline__ WarpQ8 warp_quant_q8_0(float v) {
+  const float vs[1] = {v};
+  WarpQ8 w[1];
+  warp_quant_q8_0<1>(vs, w);
+  return w[0];
 }
 __device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, size_t e) {
   const WarpQ8 w = warp_quant_q8_0(v);

@@ -479,16 +479,30 @@ template <class B, int K> struct SplitAct {
     const int at = M::kQ8 ? j : (j % 32 < 16 ? 16 * (j / 32) + j % 32 : 16 * (M::kPieces + j / 32) + j % 32 - 16);
     reinterpret_cast<int8_t*>(q)[at] = static_cast<int8_t>(level);
   }
-  // Quantizes the row value of index j held by every lane of a warp (j % 32 == lane).
-  __device__ void put_value(int j, float v) {
-    const WarpQ8 w = warp_quant_q8_0(v);
-    put_level(j, static_cast<int>(w.q));
-    if (j % 32 == 0) d[j / 32] = w.dh;
-    if constexpr (!M::kQ8) {
-      int s = static_cast<int>(w.q);
+  // Quantizes row values j[i] (i < N) held by every lane of a warp (j[i] % 32
+  // == lane; a value with j[i] >= K, the same for the whole warp, is left out).
+  template <int N>
+  __device__ __forceinline__ void put_values(const int (&j)[N], const float (&v)[N]) {
+    WarpQ8 w[N];
+    warp_quant_q8_0<N>(v, w);
+    int s[N];
 #pragma unroll
-      for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-      if (j % 32 == 0) sum[j / 32] = s;
+    for (int i = 0; i < N; ++i) s[i] = static_cast<int>(w[i].q);
+    if constexpr (!M::kQ8) {  // each block's level sum
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) {
+#pragma unroll
+        for (int i = 0; i < N; ++i) s[i] += __shfl_xor_sync(0xffffffffu, s[i], off);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < N; ++i) {
+      if (j[i] >= K) continue;
+      put_level(j[i], static_cast<int>(w[i].q));
+      if (j[i] % 32 == 0) {
+        d[j[i] / 32] = w[i].dh;
+        if constexpr (!M::kQ8) sum[j[i] / 32] = s[i];
+      }
     }
   }
   // Q4_0: the level sums of blocks staged as levels (after a barrier).
@@ -509,8 +523,9 @@ template <class B, int K> struct SplitAct {
 // Staging a block's input in two halves: before_wait() loads what does not
 // depend on the kernel before (a norm's weights), run() the rest after
 // pdl_wait(). A thread's loads are all issued before their values are used:
-// one memory latency, not one a value (the shuffles of put_value kept each
-// loop iteration's loads waiting for the one before).
+// one memory latency, not one a value (the shuffles of quantizing a value
+// kept each loop iteration's loads waiting for the one before); its values
+// are then quantized together (put_values: the shuffles interleaved).
 template <class B, int K, class In> struct InputStage;
 
 template <class B, int K> struct InputStage<B, K, LevelsInput> {
@@ -547,11 +562,14 @@ template <class B, int K> struct InputStage<B, K, NormInput> {
       x[i] = j < K ? in.x[j] : 0.0f;
     }
     const NormStats st = norm_stats_of([&](int i) { return x[i]; }, kPer, K, in.layer_norm, in.eps, a.scratch);
+    int js[kPer];
+    float v[kPer];
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
-      const int j = threadIdx.x + i * kNormThreads;
-      if (j < K) a.put_value(j, norm_value(x[i], st, w[i], in.offset, in.bias, j));  // whole warps: K % 32 == 0
+      js[i] = threadIdx.x + i * kNormThreads;  // whole warps in or out of the row: K % 32 == 0
+      v[i] = js[i] < K ? norm_value(x[i], st, w[i], in.offset, in.bias, js[i]) : 0.0f;
     }
+    a.put_values(js, v);
   }
 };
 
@@ -568,11 +586,14 @@ template <class B, int K> struct InputStage<B, K, GluInput> {
         g[i] = i0 + i < kPer && j < K ? in.gate[j] : 0.0f;
         u[i] = i0 + i < kPer && j < K ? in.up[j] : 0.0f;
       }
+      int js[kBatch];
+      float v[kBatch];
 #pragma unroll
       for (int i = 0; i < kBatch; ++i) {
-        const int j = threadIdx.x + (i0 + i) * kNormThreads;
-        if (i0 + i < kPer && j < K) a.put_value(j, glu_value(g[i], u[i], in.gelu));
+        js[i] = i0 + i < kPer ? threadIdx.x + (i0 + i) * kNormThreads : K;  // K: past the row
+        v[i] = js[i] < K ? glu_value(g[i], u[i], in.gelu) : 0.0f;
       }
+      a.put_values(js, v);
     }
   }
 };
