@@ -395,10 +395,13 @@ struct WarpQ8 {
   float d;   // the block's scale (float)
   float dh;  // the scale as stored (half)
 };
-// N blocks at once (value i of each lane in block i): their shuffles and
-// divisions interleaved, one latency for all of them.
+// N blocks at once (value i of each lane in block i): their shuffles
+// interleaved, one latency for all of them; with N > 1, lane i computes block
+// i's scale and the others take it by shuffles (every lane dividing for every
+// block was most of the instructions of a decode matvec's staging).
 template <int N>
 __device__ __forceinline__ void warp_quant_q8_0(const float (&v)[N], WarpQ8 (&w)[N]) {
+  static_assert(N <= 32, "a block's scale a lane");
   float amax[N];
 #pragma unroll
   for (int i = 0; i < N; ++i) amax[i] = fmaxf(0.0f, fabsf(v[i]));  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
@@ -407,11 +410,24 @@ __device__ __forceinline__ void warp_quant_q8_0(const float (&v)[N], WarpQ8 (&w)
 #pragma unroll
     for (int i = 0; i < N; ++i) amax[i] = fmaxf(amax[i], __shfl_xor_sync(0xffffffffu, amax[i], off));
   }
+  Q8Scale s[N];
+  if constexpr (N == 1) {
+    s[0] = q8_scale(amax[0]);
+  } else {
+    const int lane = threadIdx.x % 32;
+    float mine = amax[0];
 #pragma unroll
-  for (int i = 0; i < N; ++i) {
-    const Q8Scale s = q8_scale(amax[i]);
-    w[i] = {roundf(clamp_q8(__fmul_rn(v[i], s.id))), s.d, s.dh};
+    for (int i = 1; i < N; ++i) mine = lane == i ? amax[i] : mine;
+    const Q8Scale m = q8_scale(mine);
+#pragma unroll
+    for (int i = 0; i < N; ++i) {
+      s[i].d = __shfl_sync(0xffffffffu, m.d, i);
+      s[i].id = __shfl_sync(0xffffffffu, m.id, i);
+      s[i].dh = __shfl_sync(0xffffffffu, m.dh, i);
+    }
   }
+#pragma unroll
+  for (int i = 0; i < N; ++i) w[i] = {roundf(clamp_q8(__fmul_rn(v[i], s[i].id))), s[i].d, s[i].dh};
 }
 __device__ __forceinline__ WarpQ8 warp_quant_q8_0(float v) {
   const float vs[1] = {v};
