@@ -303,7 +303,8 @@ void time_projection_chains(std::mt19937& rng, const char* name, int kv_rows, in
   const kc::MatvecParts<3> qkv{
       {{dw, rb, K, y, nullptr}, {dw, rb, kv_rows, y + K, nullptr}, {dw, rb, kv_rows, y + K + kv_rows, nullptr}}};
   const float* ones = upload(std::vector<float>(K, 1.0f));
-  const float t_o = chain_us([&](cudaStream_t s) { kc::launch_matvec_split<BlockQ8_0, K, 1>(s, o, kc::LevelsInput{qa, da}); }, count);
+  const float t_o = chain_us(
+      [&](cudaStream_t s) { kc::launch_matvec_split<BlockQ8_0, K, 1>(s, o, kc::LevelsInput{qa, da}); }, count);
   const float t_qkv = chain_us(
       [&](cudaStream_t s) {
         kc::launch_matvec_split<BlockQ8_0, K, 3>(s, qkv, kc::NormInput{dx, ones, nullptr, 1e-5f, 0.0f, false});
@@ -451,8 +452,8 @@ void check_fused_input(int rows, std::mt19937& rng) {
                   glu ? "GLU" : "norm", same ? "same bits" : "DIFFERENT");
     report(what, same ? rel_rms(a, b) : 1.0);
   }
-  cudaFree(dw), cudaFree(dx), cudaFree(dx2), cudaFree(du), cudaFree(dn), cudaFree(vals), cudaFree(normed), cudaFree(scales);
-  cudaFree(levels), cudaFree(y_ref), cudaFree(y);
+  cudaFree(dw), cudaFree(dx), cudaFree(dx2), cudaFree(du), cudaFree(dn);
+  cudaFree(vals), cudaFree(normed), cudaFree(scales), cudaFree(levels), cudaFree(y_ref), cudaFree(y);
 }
 
 template <int HD, int NH, int NKV>

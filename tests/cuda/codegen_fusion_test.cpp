@@ -158,7 +158,8 @@ TEST(CudaCodegen, EachLaunchPrefetchesTheWeightsReadNext) {
       last = k;
       ++launches;
     } else if (std::regex_search(st += ";", m, attention)) {
-      EXPECT_EQ(std::stoi(m[1]), last + 1) << st;  // after q+k+v (entry last): o's entry is last + 1, pf gives the one after
+      // after q+k+v (entry last): o's entry is last + 1, and pf(last + 1) gives the one after it
+      EXPECT_EQ(std::stoi(m[1]), last + 1) << st;
       ++attentions;
     }
   }

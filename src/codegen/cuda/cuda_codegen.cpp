@@ -283,8 +283,9 @@ void Emitter::matmul(int i, const graph::MatMulOp& m, const std::string& rows, c
                (m.biases[j] ? Wf(m.biases[j]) : std::string("nullptr"));
       }
       body_ << "  matmul<" << bt << ", " << k << ">(" << args << ", " << xs[j] << ", " << xsums[j] << ", " << rows
-            << (acc_into.empty() ? ", false, " : ", true, ") << prefetch_after({w}) << ");  // " << w->name << " " << ggml_type_info(w->type).name << " ["
-            << w->rows << " x " << w->cols << "]" << (acc_into.empty() ? "" : ", added to the residual") << "\n";
+            << (acc_into.empty() ? ", false, " : ", true, ") << prefetch_after({w}) << ");  // " << w->name << " "
+            << ggml_type_info(w->type).name << " [" << w->rows << " x " << w->cols << "]"
+            << (acc_into.empty() ? "" : ", added to the residual") << "\n";
       continue;
     }
     if (!acc_into.empty()) throw CodegenError("internal: a residual add into a fused projection");
@@ -400,7 +401,8 @@ std::string Emitter::prefetch_after(const std::vector<const model::WeightRef*>& 
     begin = std::min(begin, slot.offset);
     end = std::max(end, slot.offset + slot.bytes);
   }
-  const auto [at, added] = decode_read_index_.emplace(layout_.slots[layout_.index(*ws[0])].offset, decode_reads_.size());
+  const auto [at, added] =
+      decode_read_index_.emplace(layout_.slots[layout_.index(*ws[0])].offset, decode_reads_.size());
   if (added) decode_reads_.push_back({begin, end - begin});
   return "pf(" + std::to_string(at->second) + ")";
 }

@@ -73,8 +73,8 @@ __device__ __forceinline__ void prefetch_l2(const L2Prefetch& pf, unsigned part,
   const size_t n = min(share, pf.bytes - begin);
   constexpr size_t kPiece = size_t{1} << 20;  // the instruction's size is 32 bits
   for (size_t o = 0; o < n; o += kPiece) {
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a + o), "r"(static_cast<unsigned>(min(kPiece, n - o)))
-                 : "memory");
+    const unsigned bytes = static_cast<unsigned>(min(kPiece, n - o));
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a + o), "r"(bytes) : "memory");
   }
 #endif
 }
@@ -402,9 +402,9 @@ struct WarpQ8 {
 template <int N>
 __device__ __forceinline__ void warp_quant_q8_0(const float (&v)[N], WarpQ8 (&w)[N]) {
   static_assert(N <= 32, "a block's scale a lane");
-  float amax[N];
+  float amax[N];  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
 #pragma unroll
-  for (int i = 0; i < N; ++i) amax[i] = fmaxf(0.0f, fabsf(v[i]));  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
+  for (int i = 0; i < N; ++i) amax[i] = fmaxf(0.0f, fabsf(v[i]));
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) {
 #pragma unroll
@@ -1011,7 +1011,8 @@ __global__ void __launch_bounds__(kAttnThreads)
       __syncthreads();  // the previous tile is read
       for (int e = have * kWords + threadIdx.x; e < need * kWords; e += kAttnThreads) {
         const int jj = e / kWords, w = e % kWords;
-        const uint32_t* kr = reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(start + j0 + jj) * kKW + kvh * HD);
+        const KvT* row = k_cache + static_cast<size_t>(start + j0 + jj) * kKW + kvh * HD;
+        const uint32_t* kr = reinterpret_cast<const uint32_t*>(row);
         tile[jj * Tile::kRowWords + w] = kr[w];
       }
       __syncthreads();
