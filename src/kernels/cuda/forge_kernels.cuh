@@ -924,6 +924,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   constexpr int kParts = kAttnThreads / HDV;
   constexpr int kWords = Tile::kRowWords - 1;  // a key row's words
   constexpr int kVWords = HDV * static_cast<int>(sizeof(KvT)) / 4;
+  constexpr int kVPieces = HDV * sizeof(KvT) % 16 == 0 ? HDV * static_cast<int>(sizeof(KvT)) / 16 : 0;  // a value row's
   __shared__ float qs[HD];
   __shared__ float red_max[kAttnThreads / 32], red_sum[kAttnThreads / 32];
   __shared__ float partial[kParts * HDV];
@@ -933,6 +934,11 @@ __global__ void __launch_bounds__(kAttnThreads)
   // before the step), the cache's earlier positions (earlier steps wrote
   // them) and the rotation of this position. The keys and values of up to
   // Tile::kRows earlier positions are copied to shared memory meanwhile.
+  // This runs while the q/k/v projection before finishes, and on small
+  // models it takes as long (smollm2-135m: ~1.8 us), so its two parts go to
+  // different threads: the rotation (cos and sin in double precision) to
+  // threads 0 .. 2 half - 1, the copies to the others (all threads where
+  // the rotation takes them all), the values 16 bytes at a time where rows allow.
   const int half = rk.rope_dims / 2;
   float2 rot = make_float2(0.0f, 0.0f);
   int p = 0, ahead = 0;  // ahead: cached positions start .. start + ahead - 1 on their way to the tiles
@@ -940,17 +946,33 @@ __global__ void __launch_bounds__(kAttnThreads)
     p = params[0];
     const int first = window > 0 ? max(0, p - window + 1) : 0;
     ahead = min(Tile::kRows, p - first);
-    for (int e = threadIdx.x; e < ahead * kWords; e += kAttnThreads) {
-      const int jj = e / kWords, w = e % kWords;
-      cp_async4(tile + jj * Tile::kRowWords + w,
-                reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(first + jj) * kKW + kvh * HD) + w);
-    }
-    for (int e = threadIdx.x; e < ahead * kVWords; e += kAttnThreads) {
-      const int jj = e / kVWords, w = e % kVWords;
-      cp_async4(reinterpret_cast<uint32_t*>(vtile + jj * HDV) + w,
-                reinterpret_cast<const uint32_t*>(v_cache + static_cast<size_t>(first + jj) * kVW + kvh * HDV) + w);
-    }
+    const int rotating = 2 * half < kAttnThreads ? 2 * half : 0;
     if (threadIdx.x < 2 * half) rot = rope_cos_sin(p, rk.inv_freq[threadIdx.x % half], rk.rope_scale);
+    if (static_cast<int>(threadIdx.x) >= rotating) {
+      const int c = threadIdx.x - rotating, copiers = kAttnThreads - rotating;
+      for (int e = c; e < ahead * kWords; e += copiers) {
+        const int jj = e / kWords, w = e % kWords;
+        cp_async4(tile + jj * Tile::kRowWords + w,
+                  reinterpret_cast<const uint32_t*>(k_cache + static_cast<size_t>(first + jj) * kKW + kvh * HD) + w);
+      }
+      const KvT* vsrc = v_cache + static_cast<size_t>(first) * kVW + kvh * HDV;
+      bool pieces = false;  // rows of whole 16-byte pieces
+      if constexpr (kVPieces > 0) {
+        pieces = reinterpret_cast<uintptr_t>(v_cache) % 16 == 0;
+        for (int e = c; pieces && e < ahead * kVPieces; e += copiers) {
+          const int jj = e / kVPieces, w = e % kVPieces;
+          cp_async<16>(reinterpret_cast<uint4*>(vtile + jj * HDV) + w,
+                       reinterpret_cast<const uint4*>(vsrc + static_cast<size_t>(jj) * kVW) + w, true);
+        }
+      }
+      if (!pieces) {
+        for (int e = c; e < ahead * kVWords; e += copiers) {
+          const int jj = e / kVWords, w = e % kVWords;
+          cp_async4(reinterpret_cast<uint32_t*>(vtile + jj * HDV) + w,
+                    reinterpret_cast<const uint32_t*>(vsrc + static_cast<size_t>(jj) * kVW) + w);
+        }
+      }
+    }
     if (threadIdx.x == 0) prefetch_l2(rk.next, blockIdx.x, gridDim.x);
   }
   pdl_wait();
@@ -1017,21 +1039,36 @@ __global__ void __launch_bounds__(kAttnThreads)
       }
       __syncthreads();
     }
-    for (int jj = threadIdx.x; jj < rows; jj += kAttnThreads) {
-      const int j = j0 + jj;
-      const KvT* kr = reinterpret_cast<const KvT*>(tile + jj * Tile::kRowWords);
-      float s = 0.0f;
-      if (rk.k && start + j == p) {
-#pragma unroll 8
-        for (int d = 0; d < HD / 2; ++d) s += qs[2 * d] * k_now[2 * d] + qs[2 * d + 1] * k_now[2 * d + 1];
-      } else {
-#pragma unroll 8
-        for (int d = 0; d < HD / 2; ++d) s += qs[2 * d] * kv_load(kr + 2 * d) + qs[2 * d + 1] * kv_load(kr + 2 * d + 1);
+    {
+      // A position's score by tpp adjacent threads (of a power of 2, each a
+      // contiguous share of the dims: the threads of a warp on distinct
+      // banks), summed by shuffles: with few positions more threads work and
+      // each thread's chain of products is shorter (smollm2-135m, tg128:
+      // +3%). Warps run the loop in step (the shuffles): a bound the same for all.
+      int tpp = rows <= 32 ? 8 : rows <= 64 ? 4 : rows <= 128 ? 2 : 1;
+      while ((HD / 2) % tpp != 0) tpp /= 2;
+      const int sub = threadIdx.x % tpp, per = HD / 2 / tpp;
+      for (int base = 0; base < rows; base += kAttnThreads / tpp) {
+        const int jj = base + static_cast<int>(threadIdx.x) / tpp;
+        const bool live = jj < rows;
+        const int j = j0 + jj;
+        const KvT* kr = reinterpret_cast<const KvT*>(tile + min(jj, rows - 1) * Tile::kRowWords);
+        const bool now = rk.k && start + j == p;
+        float s = 0.0f;
+#pragma unroll 4
+        for (int d = sub * per; d < (sub + 1) * per; ++d) {
+          const float k0 = now ? k_now[2 * d] : kv_load(kr + 2 * d);
+          const float k1 = now ? k_now[2 * d + 1] : kv_load(kr + 2 * d + 1);
+          s += qs[2 * d] * k0 + qs[2 * d + 1] * k1;
+        }
+        for (int off = 1; off < tpp; off *= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+        if (live) {
+          s *= scale;
+          if (cap > 0.0f) s = cap * tanhf(s / cap);
+          if (sub == 0) smem[j] = s;
+          mx = fmaxf(mx, s);
+        }
       }
-      s *= scale;
-      if (cap > 0.0f) s = cap * tanhf(s / cap);
-      smem[j] = s;
-      mx = fmaxf(mx, s);
     }
   }
 #pragma unroll
