@@ -395,45 +395,12 @@ struct WarpQ8 {
   float d;   // the block's scale (float)
   float dh;  // the scale as stored (half)
 };
-// N blocks at once (value i of each lane in block i): their shuffles
-// interleaved, one latency for all of them; with N > 1, lane i computes block
-// i's scale and the others take it by shuffles (every lane dividing for every
-// block was most of the instructions of a decode matvec's staging).
-template <int N>
-__device__ __forceinline__ void warp_quant_q8_0(const float (&v)[N], WarpQ8 (&w)[N]) {
-  static_assert(N <= 32, "a block's scale a lane");
-  float amax[N];  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
-#pragma unroll
-  for (int i = 0; i < N; ++i) amax[i] = fmaxf(0.0f, fabsf(v[i]));
-#pragma unroll
-  for (int off = 16; off > 0; off /= 2) {
-#pragma unroll
-    for (int i = 0; i < N; ++i) amax[i] = fmaxf(amax[i], __shfl_xor_sync(0xffffffffu, amax[i], off));
-  }
-  Q8Scale s[N];
-  if constexpr (N == 1) {
-    s[0] = q8_scale(amax[0]);
-  } else {
-    const int lane = threadIdx.x % 32;
-    float mine = amax[0];
-#pragma unroll
-    for (int i = 1; i < N; ++i) mine = lane == i ? amax[i] : mine;
-    const Q8Scale m = q8_scale(mine);
-#pragma unroll
-    for (int i = 0; i < N; ++i) {
-      s[i].d = __shfl_sync(0xffffffffu, m.d, i);
-      s[i].id = __shfl_sync(0xffffffffu, m.id, i);
-      s[i].dh = __shfl_sync(0xffffffffu, m.dh, i);
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < N; ++i) w[i] = {roundf(clamp_q8(__fmul_rn(v[i], s[i].id))), s[i].d, s[i].dh};
-}
 __device__ __forceinline__ WarpQ8 warp_quant_q8_0(float v) {
-  const float vs[1] = {v};
-  WarpQ8 w[1];
-  warp_quant_q8_0<1>(vs, w);
-  return w[0];
+  float amax = fmaxf(0.0f, fabsf(v));  // NaN ignored, as quant_legacy.cpp's abs_max: all NaN gives 0
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+  const Q8Scale s = q8_scale(amax);
+  return {roundf(clamp_q8(__fmul_rn(v, s.id))), s.d, s.dh};
 }
 __device__ __forceinline__ void warp_fake_quant_q8_0(float v, const Q8Out& o, size_t e) {
   const WarpQ8 w = warp_quant_q8_0(v);
@@ -576,30 +543,37 @@ struct NormStats {
   double mean;
   float scale;
 };
-// x(i): the thread's i-th value of the group, index threadIdx.x + i * kNormThreads
-// (per_thread >= group / kNormThreads rounded up: a constant keeps them in registers).
-template <class X>
-__device__ __forceinline__ NormStats norm_stats_of(X x, int per_thread, int group, bool layer_norm, float eps,
-                                                   double* scratch) {
+// x(i): the thread's i-th value of the group, at index(i) in it (values at
+// group or past it are left out); per_thread: a constant keeps them in registers.
+template <class X, class Index>
+__device__ __forceinline__ NormStats norm_stats_at(X x, Index index, int per_thread, int group, bool layer_norm,
+                                                   float eps, double* scratch) {
   double mean = 0.0;
   if (layer_norm) {
     double s = 0.0;
 #pragma unroll
     for (int i = 0; i < per_thread; ++i) {
-      if (threadIdx.x + i * kNormThreads < group) s += x(i);
+      if (index(i) < group) s += x(i);
     }
     mean = block_sum<kNormThreads>(s, scratch) / group;
   }
   double ss = 0.0;
 #pragma unroll
   for (int i = 0; i < per_thread; ++i) {
-    if (threadIdx.x + i * kNormThreads < group) {
+    if (index(i) < group) {
       const double c = x(i) - mean;
       ss += c * c;
     }
   }
   ss = block_sum<kNormThreads>(ss, scratch);
   return {mean, static_cast<float>(1.0 / sqrt(ss / group + eps))};
+}
+// The thread's values threadIdx.x + i * kNormThreads (per_thread >= group / kNormThreads rounded up).
+template <class X>
+__device__ __forceinline__ NormStats norm_stats_of(X x, int per_thread, int group, bool layer_norm, float eps,
+                                                   double* scratch) {
+  return norm_stats_at(x, [](int i) { return static_cast<int>(threadIdx.x) + i * kNormThreads; }, per_thread, group,
+                       layer_norm, eps, scratch);
 }
 __device__ __forceinline__ NormStats norm_stats(const float* x, int group, bool layer_norm, float eps,
                                                 double* scratch) {

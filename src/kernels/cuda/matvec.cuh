@@ -470,39 +470,50 @@ struct GluInput {
 
 template <class B, int K> struct SplitAct {
   using M = SplitMatvec<B, K>;
+  // Staged values a thread takes at a time (put_run): 8 (a quarter of a quant
+  // block) for rows of 2048 values or more (8 a thread), else 4 (more threads
+  // at work: smollm2-135m's 576 took longer in runs of 8).
+  static constexpr int kRun = K >= 8 * 32 * kSplitWarps ? 8 : 4;
+  static constexpr int kRunsPerThread = (K / kRun + 32 * kSplitWarps - 1) / (32 * kSplitWarps);
   // Q8_0: piece p holds levels 16p ..; Q4_0: piece p levels 32p .. 32p + 15, piece kPieces + p the next 16.
   uint4 q[M::kQ8 ? M::kPieces : 2 * M::kPieces];
   float d[K / 32];
   int sum[M::kQ8 ? 1 : K / 32];  // Q4_0: each block's level sum (weights' nibbles are levels + 8)
   double scratch[kSplitWarps];
-  __device__ void put_level(int j, int level) {
-    const int at = M::kQ8 ? j : (j % 32 < 16 ? 16 * (j / 32) + j % 32 : 16 * (M::kPieces + j / 32) + j % 32 - 16);
-    reinterpret_cast<int8_t*>(q)[at] = static_cast<int8_t>(level);
-  }
-  // Quantizes row values j[i] (i < N) held by every lane of a warp (j[i] % 32
-  // == lane; a value with j[i] >= K, the same for the whole warp, is left out).
-  template <int N>
-  __device__ __forceinline__ void put_values(const int (&j)[N], const float (&v)[N]) {
-    WarpQ8 w[N];
-    warp_quant_q8_0<N>(v, w);
-    int s[N];
+  // Quantizes run r of the row (values kRun r .. kRun r + kRun - 1: v),
+  // one run a lane; the 32 / kRun lanes of a quant block (runs 32 b / kRun ..)
+  // are adjacent, and its maximum and (Q4_0) level sum take two or three
+  // shuffles. Every lane of the warp calls it (the shuffles); runs past the
+  // row (r >= K / kRun, whole blocks) are left out. fake_quant_q8_0's numbers (q8_scale).
+  __device__ __forceinline__ void put_run(int r, const float (&v)[kRun]) {
+    constexpr int kLanes = 32 / kRun;  // a block's
+    float amax = 0.0f;                 // NaN ignored, as quant_legacy.cpp's abs_max
 #pragma unroll
-    for (int i = 0; i < N; ++i) s[i] = static_cast<int>(w[i].q);
-    if constexpr (!M::kQ8) {  // each block's level sum
+    for (int k = 0; k < kRun; ++k) amax = fmaxf(amax, fabsf(v[k]));
 #pragma unroll
-      for (int off = 16; off > 0; off /= 2) {
+    for (int off = 1; off < kLanes; off *= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+    const Q8Scale s = q8_scale(amax);
+    uint32_t lv[kRun / 4] = {};
+    int level_sum = 0;
 #pragma unroll
-        for (int i = 0; i < N; ++i) s[i] += __shfl_xor_sync(0xffffffffu, s[i], off);
-      }
+    for (int k = 0; k < kRun; ++k) {
+      const int level = static_cast<int>(roundf(clamp_q8(__fmul_rn(v[k], s.id))));
+      lv[k / 4] |= (static_cast<uint32_t>(level) & 0xffu) << (8 * (k % 4));
+      level_sum += level;
     }
+    if constexpr (!M::kQ8) {  // the block's level sum (weights' nibbles are levels + 8)
 #pragma unroll
-    for (int i = 0; i < N; ++i) {
-      if (j[i] >= K) continue;
-      put_level(j[i], static_cast<int>(w[i].q));
-      if (j[i] % 32 == 0) {
-        d[j[i] / 32] = w[i].dh;
-        if constexpr (!M::kQ8) sum[j[i] / 32] = s[i];
-      }
+      for (int off = 1; off < kLanes; off *= 2) level_sum += __shfl_xor_sync(0xffffffffu, level_sum, off);
+    }
+    if (r >= K / kRun) return;
+    const int j = kRun * r;  // Q4_0: a run lies in one half of its block
+    const int at = M::kQ8 ? j : (j % 32 < 16 ? 16 * (j / 32) + j % 32 : 16 * (M::kPieces + j / 32) + j % 32 - 16);
+    int8_t* dst = reinterpret_cast<int8_t*>(q) + at;
+    if constexpr (kRun == 8) *reinterpret_cast<uint2*>(dst) = make_uint2(lv[0], lv[1]);
+    else *reinterpret_cast<uint32_t*>(dst) = lv[0];
+    if (r % kLanes == 0) {
+      d[r / kLanes] = s.dh;
+      if constexpr (!M::kQ8) sum[r / kLanes] = level_sum;
     }
   }
   // Q4_0: the level sums of blocks staged as levels (after a barrier).
@@ -523,9 +534,11 @@ template <class B, int K> struct SplitAct {
 // Staging a block's input in two halves: before_wait() loads what does not
 // depend on the kernel before (a norm's weights), run() the rest after
 // pdl_wait(). A thread's loads are all issued before their values are used:
-// one memory latency, not one a value (the shuffles of quantizing a value
-// kept each loop iteration's loads waiting for the one before); its values
-// are then quantized together (put_values: the shuffles interleaved).
+// one memory latency, not one a value; its values are then quantized a run
+// of consecutive values at a time (put_run: a quant block on four or eight
+// lanes, two or three shuffles for its maximum; with a value a lane, as
+// before, a block took a warp and five, and the shuffles were most of a
+// staging's time).
 template <class B, int K, class In> struct InputStage;
 
 template <class B, int K> struct InputStage<B, K, LevelsInput> {
@@ -544,56 +557,74 @@ template <class B, int K> struct InputStage<B, K, LevelsInput> {
   }
 };
 
-template <class B, int K> struct InputStage<B, K, NormInput> {
-  static constexpr int kPer = (K + kNormThreads - 1) / kNormThreads;  // values a thread holds
-  float w[kPer];
-  __device__ __forceinline__ void before_wait(const NormInput& in) {
+// A NormInput or GluInput stage: thread t takes runs t, t + 256, ... of
+// SplitAct::kRun consecutive values (put_run).
+template <class B, int K> struct RunStage {
+  using A = SplitAct<B, K>;
+  static constexpr int kRun = A::kRun, kPer = A::kRunsPerThread;
+  __device__ static int run(int i) { return static_cast<int>(threadIdx.x) + i * kNormThreads; }
+  __device__ static bool live(int i) { return run(i) < K / kRun; }
+  // The run's kRun values of src (16-byte loads: coalesced across the warp), zeros past the row.
+  __device__ static void load(const float* src, int i, float (&v)[kRun]) {
+    if (!live(i)) {
 #pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int j = threadIdx.x + i * kNormThreads;
-      w[i] = j < K ? in.weight[j] : 0.0f;
+      for (int k = 0; k < kRun; ++k) v[k] = 0.0f;
+    } else if (reinterpret_cast<uintptr_t>(src) % 16 == 0) {
+#pragma unroll
+      for (int k = 0; k < kRun; k += 4) {
+        const float4 f = *reinterpret_cast<const float4*>(src + kRun * run(i) + k);
+        v[k] = f.x, v[k + 1] = f.y, v[k + 2] = f.z, v[k + 3] = f.w;
+      }
+    } else {
+#pragma unroll
+      for (int k = 0; k < kRun; ++k) v[k] = src[kRun * run(i) + k];
     }
   }
+};
+
+template <class B, int K> struct InputStage<B, K, NormInput> {
+  using R = RunStage<B, K>;
+  float w[R::kPer][R::kRun];
+  __device__ __forceinline__ void before_wait(const NormInput& in) {
+#pragma unroll
+    for (int i = 0; i < R::kPer; ++i) R::load(in.weight, i, w[i]);
+  }
   __device__ __forceinline__ void run(const NormInput& in, SplitAct<B, K>& a) {
-    float x[kPer];
+    float x[R::kPer][R::kRun];
 #pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int j = threadIdx.x + i * kNormThreads;
-      x[i] = j < K ? in.x[j] : 0.0f;
-    }
-    const NormStats st = norm_stats_of([&](int i) { return x[i]; }, kPer, K, in.layer_norm, in.eps, a.scratch);
-    int js[kPer];
-    float v[kPer];
+    for (int i = 0; i < R::kPer; ++i) R::load(in.x, i, x[i]);
+    const NormStats st = norm_stats_at([&](int e) { return x[e / R::kRun][e % R::kRun]; },
+                                       [](int e) { return R::kRun * R::run(e / R::kRun) + e % R::kRun; },
+                                       R::kPer * R::kRun, K, in.layer_norm, in.eps, a.scratch);
 #pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      js[i] = threadIdx.x + i * kNormThreads;  // whole warps in or out of the row: K % 32 == 0
-      v[i] = js[i] < K ? norm_value(x[i], st, w[i], in.offset, in.bias, js[i]) : 0.0f;
+    for (int i = 0; i < R::kPer; ++i) {
+      float v[R::kRun];
+#pragma unroll
+      for (int k = 0; k < R::kRun; ++k) {
+        const int j = R::kRun * R::run(i) + k;
+        v[k] = R::live(i) ? norm_value(x[i][k], st, w[i][k], in.offset, in.bias, j) : 0.0f;
+      }
+      a.put_run(R::run(i), v);
     }
-    a.put_values(js, v);
   }
 };
 
 template <class B, int K> struct InputStage<B, K, GluInput> {
-  static constexpr int kPer = (K + kNormThreads - 1) / kNormThreads, kBatch = 8;  // loads in flight a thread
+  using R = RunStage<B, K>;
   __device__ __forceinline__ void before_wait(const GluInput&) {}
   __device__ __forceinline__ void run(const GluInput& in, SplitAct<B, K>& a) {
+    float g[R::kPer][R::kRun], u[R::kPer][R::kRun];
 #pragma unroll
-    for (int i0 = 0; i0 < kPer; i0 += kBatch) {
-      float g[kBatch], u[kBatch];
+    for (int i = 0; i < R::kPer; ++i) {
+      R::load(in.gate, i, g[i]);
+      R::load(in.up, i, u[i]);
+    }
 #pragma unroll
-      for (int i = 0; i < kBatch; ++i) {
-        const int j = threadIdx.x + (i0 + i) * kNormThreads;
-        g[i] = i0 + i < kPer && j < K ? in.gate[j] : 0.0f;
-        u[i] = i0 + i < kPer && j < K ? in.up[j] : 0.0f;
-      }
-      int js[kBatch];
-      float v[kBatch];
+    for (int i = 0; i < R::kPer; ++i) {
+      float v[R::kRun];
 #pragma unroll
-      for (int i = 0; i < kBatch; ++i) {
-        js[i] = i0 + i < kPer ? threadIdx.x + (i0 + i) * kNormThreads : K;  // K: past the row
-        v[i] = js[i] < K ? glu_value(g[i], u[i], in.gelu) : 0.0f;
-      }
-      a.put_values(js, v);
+      for (int k = 0; k < R::kRun; ++k) v[k] = R::live(i) ? glu_value(g[i][k], u[i][k], in.gelu) : 0.0f;
+      a.put_run(R::run(i), v);
     }
   }
 };
