@@ -567,16 +567,22 @@ void check_argmax(int n, int offset, std::mt19937& rng) {
   const std::vector<int> params = {3, 0};
   int* dp = upload(params);
   int* dt = nullptr;
+  kc::ArgmaxScratch* ds = nullptr;
   CHECK(cudaMalloc(&dt, 16 * sizeof(int)));
-  kc::argmax_next<<<1, kc::kArgmaxThreads>>>(dl + offset, n, dp, dt);
-  CHECK(cudaGetLastError());
-  const auto p = download(dp, 2);
-  const auto t = download(dt, 4);
-  const bool ok = p[0] == 4 && p[1] == want && t[3] == want;
-  failures += !ok;
-  std::printf("argmax_next %d logits at +%d: want %d, got %d (token %d, position %d)  %s\n", n, offset, want, p[1], t[3],
-              p[0], ok ? "ok" : "FAIL");
-  cudaFree(dl), cudaFree(dp), cudaFree(dt);
+  CHECK(cudaMalloc(&ds, sizeof(kc::ArgmaxScratch)));
+  CHECK(cudaMemset(ds, 0, sizeof(kc::ArgmaxScratch)));
+  // Twice: the second launch finds the ticket counter the first one reset.
+  for (int pos = 3; pos < 5; ++pos) {
+    kc::launch_argmax_next(nullptr, dl + offset, n, dp, dt, ds);
+    CHECK(cudaGetLastError());
+    const auto p = download(dp, 2);
+    const auto t = download(dt, 5);
+    const bool ok = p[0] == pos + 1 && p[1] == want && t[pos] == want;
+    failures += !ok;
+    std::printf("argmax_next %d logits at +%d: want %d, got %d (token %d, position %d)  %s\n", n, offset, want, p[1],
+                t[pos], p[0], ok ? "ok" : "FAIL");
+  }
+  cudaFree(dl), cudaFree(dp), cudaFree(dt), cudaFree(ds);
 }
 
 // attention_mma against attention on random queries whose rows differ in size
@@ -827,6 +833,7 @@ int main(int argc, char** argv) {
   check_argmax(49152, 0, rng);  // smollm2's vocabulary
   check_argmax(128256, 0, rng);  // llama 3's
   check_argmax(1001, 1, rng);    // not aligned, not a multiple of 4
+  check_argmax((1 << 20) + 3, 0, rng);  // more slices than blocks
   check_decode_attention<64, 9, 3, __half>(5, 0, rng);      // smollm2-135m, inside the copied tile
   check_decode_attention<64, 9, 3, __half>(700, 0, rng);    // past it
   check_decode_attention<64, 32, 8, __half>(600, 100, rng);  // a window

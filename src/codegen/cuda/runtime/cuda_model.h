@@ -120,6 +120,8 @@ class CudaModel : public model::Forward {
     kv_ = device_alloc(kv_bytes, "cudaMalloc (KV cache)");
     params_ = device_alloc((2 + s.max_batch) * sizeof(int), "cudaMalloc");
     gen_tokens_ = device_alloc((s.max_context + 1) * sizeof(int), "cudaMalloc");
+    argmax_scratch_ = device_alloc(sizeof(forge::kernels::cuda::ArgmaxScratch), "cudaMalloc");
+    check(cudaMemset(argmax_scratch_.get(), 0, sizeof(forge::kernels::cuda::ArgmaxScratch)), "cudaMemset");
     host_params_ = pinned_alloc((2 + s.max_batch) * sizeof(int));
     host_logits_ = pinned_alloc(static_cast<size_t>(s.vocab) * sizeof(float));
     if (use_gemm) {
@@ -408,8 +410,8 @@ class CudaModel : public model::Forward {
       check(cudaMemcpyAsync(params_.get(), host_params(), 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
     }
     enqueue_step(1, model::Logits::kLast);
-    kc::launch(kc::argmax_next, dim3(1), dim3(kc::kArgmaxThreads), 0, stream_, logits_dev(), s_.vocab, params_mut(),
-               reinterpret_cast<int*>(gen_tokens_.get()));
+    kc::launch_argmax_next(stream_, logits_dev(), s_.vocab, params_mut(), reinterpret_cast<int*>(gen_tokens_.get()),
+                           reinterpret_cast<kc::ArgmaxScratch*>(argmax_scratch_.get()));
     if (io) {
       check(cudaMemcpyAsync(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost,
                             stream_),
@@ -424,7 +426,7 @@ class CudaModel : public model::Forward {
 
   model::ModelInfo info_;
   std::string device_name_;
-  DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_, gemm_scratch_;
+  DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_, argmax_scratch_, gemm_scratch_;
   kernels::cuda::GemmContext gemm_;
   PinnedBytes host_params_, host_logits_;
   std::vector<float> all_logits_;
