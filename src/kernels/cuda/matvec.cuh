@@ -630,15 +630,22 @@ template <class B, int K> struct InputStage<B, K, GluInput> {
 };
 
 // The block's input staged around the wait for the kernel before (what
-// does not depend on it first), then a barrier: `act` is ready.
-template <class B, int K, class In>
-__device__ __forceinline__ void stage_across_wait(const In& in, SplitAct<B, K>& act) {
+// does not depend on it first), then a barrier: `act` is ready. after_wait()
+// runs right after the wait, before the staging (loads whose latency the
+// staging then hides).
+template <class B, int K, class In, class AfterWait>
+__device__ __forceinline__ void stage_across_wait(const In& in, SplitAct<B, K>& act, AfterWait after_wait) {
   InputStage<B, K, In> stage;
   stage.before_wait(in);
   pdl_wait();
   pdl_launch_dependents();
+  after_wait();
   stage.run(in, act);
   __syncthreads();
+}
+template <class B, int K, class In>
+__device__ __forceinline__ void stage_across_wait(const In& in, SplitAct<B, K>& act) {
+  stage_across_wait<B, K>(in, act, [] {});
 }
 
 // R rows' weights as a warp holds them (a row group; matvec_glu: a gate row and its up row).
@@ -731,8 +738,17 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
     if (lane == 0 && last + stride >= groups) prefetch_l2(ps.next, blockIdx.x * kSplitWarps + warp, stride);
   };
   loads_issued(M::kPrefetch ? g + stride : g);
-  stage_across_wait<B, K>(in, act);
-  for (; g < groups; g += stride) {
+  // A projection adding to the residual stream: the first group's outputs as
+  // they are, loaded after the wait (the staging hides the latency; before,
+  // store_out loaded them after the products, one L2 round trip more).
+  float prior[M::kRows];
+  stage_across_wait<B, K>(in, act, [&] {
+    if (lane != 0 || g >= groups) return;
+    const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
+#pragma unroll
+    for (int i = 0; i < M::kRows; ++i) prior[i] = part.accumulate && row0 + i < part.rows ? part.y[row0 + i] : 0.0f;
+  });
+  for (bool first = true; g < groups; g += stride, first = false) {
     const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
     float acc[M::kRows];
 #pragma unroll
@@ -742,7 +758,14 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
     for (int i = 0; i < M::kRows; ++i) {
       // One piece a lane: block b's term is on lane b (Q4_0) or 2b (Q8_0), summed in block order.
       const float s = warp_sum<M::kPerLane == 1, M::kPieces < 32 ? M::kPieces : 32, M::kQ8 ? 2 : 1>(acc[i]);
-      if (lane == 0 && row0 + i < part.rows) store_out(part, row0 + i, row0 + i, s);
+      if (lane == 0 && row0 + i < part.rows) {
+        if (first && part.accumulate) {  // store_out's sum, with the output loaded before
+          const int r = row0 + i;
+          part.y[r] = prior[i] + (part.bias ? s + part.bias[r] : s);
+        } else {
+          store_out(part, row0 + i, row0 + i, s);
+        }
+      }
     }
     if constexpr (M::kPrefetch) {  // the group after next goes in flight while next is multiplied
       cur = next;
