@@ -562,8 +562,8 @@ template <class B, int K> struct InputStage<B, K, LevelsInput> {
 template <class B, int K> struct RunStage {
   using A = SplitAct<B, K>;
   static constexpr int kRun = A::kRun, kPer = A::kRunsPerThread;
-  __device__ static int run(int i) { return static_cast<int>(threadIdx.x) + i * kNormThreads; }
-  __device__ static bool live(int i) { return run(i) < K / kRun; }
+  __device__ static int run_of(int i) { return static_cast<int>(threadIdx.x) + i * kNormThreads; }  // the i-th run
+  __device__ static bool live(int i) { return run_of(i) < K / kRun; }
   // The run's kRun values of src (16-byte loads: coalesced across the warp), zeros past the row.
   __device__ static void load(const float* src, int i, float (&v)[kRun]) {
     if (!live(i)) {
@@ -572,12 +572,12 @@ template <class B, int K> struct RunStage {
     } else if (reinterpret_cast<uintptr_t>(src) % 16 == 0) {
 #pragma unroll
       for (int k = 0; k < kRun; k += 4) {
-        const float4 f = *reinterpret_cast<const float4*>(src + kRun * run(i) + k);
+        const float4 f = *reinterpret_cast<const float4*>(src + kRun * run_of(i) + k);
         v[k] = f.x, v[k + 1] = f.y, v[k + 2] = f.z, v[k + 3] = f.w;
       }
     } else {
 #pragma unroll
-      for (int k = 0; k < kRun; ++k) v[k] = src[kRun * run(i) + k];
+      for (int k = 0; k < kRun; ++k) v[k] = src[kRun * run_of(i) + k];
     }
   }
 };
@@ -594,17 +594,17 @@ template <class B, int K> struct InputStage<B, K, NormInput> {
 #pragma unroll
     for (int i = 0; i < R::kPer; ++i) R::load(in.x, i, x[i]);
     const NormStats st = norm_stats_at([&](int e) { return x[e / R::kRun][e % R::kRun]; },
-                                       [](int e) { return R::kRun * R::run(e / R::kRun) + e % R::kRun; },
+                                       [](int e) { return R::kRun * R::run_of(e / R::kRun) + e % R::kRun; },
                                        R::kPer * R::kRun, K, in.layer_norm, in.eps, a.scratch);
 #pragma unroll
     for (int i = 0; i < R::kPer; ++i) {
       float v[R::kRun];
 #pragma unroll
       for (int k = 0; k < R::kRun; ++k) {
-        const int j = R::kRun * R::run(i) + k;
+        const int j = R::kRun * R::run_of(i) + k;
         v[k] = R::live(i) ? norm_value(x[i][k], st, w[i][k], in.offset, in.bias, j) : 0.0f;
       }
-      a.put_run(R::run(i), v);
+      a.put_run(R::run_of(i), v);
     }
   }
 };
@@ -624,7 +624,7 @@ template <class B, int K> struct InputStage<B, K, GluInput> {
       float v[R::kRun];
 #pragma unroll
       for (int k = 0; k < R::kRun; ++k) v[k] = R::live(i) ? glu_value(g[i][k], u[i][k], in.gelu) : 0.0f;
-      a.put_run(R::run(i), v);
+      a.put_run(R::run_of(i), v);
     }
   }
 };
