@@ -40,6 +40,21 @@ __device__ __forceinline__ float h2f(uint16_t h) { return __half2float(__ushort_
 __device__ __forceinline__ float bf2f(uint16_t h) { return __uint_as_float(static_cast<uint32_t>(h) << 16); }
 __device__ __forceinline__ uint16_t ld16(const uint8_t* p) { return __ldg(reinterpret_cast<const uint16_t*>(p)); }
 __device__ __forceinline__ uint4 ld128(const uint8_t* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
+// 16 bytes that a decode step reads once (a weight row): through the
+// read-only path without a line in L1 (L1::no_allocate). H100, tg128 against
+// ld128: llama-3.2-1b Q8_0 1586 -> 1639 tok/s, 3b Q8_0 545 -> 570,
+// smollm2-135m Q8_0 2348 -> 2387 (docs/cuda.md, eighth session).
+__device__ __forceinline__ uint4 ld128_once(const uint8_t* p) {
+#if __CUDA_ARCH__ >= 700
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+#else
+  return ld128(p);
+#endif
+}
 // Thread blocks of `threads` for count items (host side).
 inline unsigned blocks_for(size_t count, unsigned threads) { return static_cast<unsigned>((count + threads - 1) / threads); }
 

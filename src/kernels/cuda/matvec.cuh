@@ -665,7 +665,7 @@ template <class B, int K, int R = SplitMatvec<B, K>::kRows> struct SplitLoads {
     for (int j = 0; j < M::kPerLane; ++j) {
       const int p = lane + 32 * j;
       if (M::kPieces % 32 == 0 || p < M::kPieces) {
-        q[i][j] = ld128(wr + 16 * p);
+        q[i][j] = ld128_once(wr + 16 * p);
         d[i][j] = split_scale<B, K>(wr, M::kQ8 ? p / 2 : p);
       } else {
         q[i][j] = make_uint4(0, 0, 0, 0);
