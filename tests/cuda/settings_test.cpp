@@ -37,7 +37,7 @@ TEST(CudaSettings, Defaults) {
   EXPECT_EQ(s.gemm_min_rows, 16);
   EXPECT_EQ(s.step_tokens, 1 << 30);
   EXPECT_FALSE(s.kv_f32);
-  EXPECT_EQ(s.prefetch_bytes, size_t{8} << 20);
+  EXPECT_EQ(s.prefetch_bytes, size_t{12} << 20);
   EXPECT_FALSE(with({{"FORGE_CUDA_GEMM", ""}, {"FORGE_CUDA_KV_F32", ""}}).kv_f32);  // empty: unset
 }
 

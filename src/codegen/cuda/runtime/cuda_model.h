@@ -351,13 +351,14 @@ class CudaModel : public model::Forward {
   const uint8_t* W(uint64_t file_offset) const { return weights_.get() + file_offset; }
   const float* Wf(uint64_t file_offset) const { return reinterpret_cast<const float*>(W(file_offset)); }
   // Weights for a decode kernel to bring into L2 (kc::L2Prefetch): the first
-  // FORGE_CUDA_PREFETCH_KB of them (8 MB), where they are at least 4 MB. A
+  // FORGE_CUDA_PREFETCH_KB of them (12 MB), where they are at least 4 MB. A
   // projection of fewer bytes is bound by its latency, not by DRAM: there the
   // prefetch only queues before the step's own loads. H100, tg128 tok/s,
   // none / up to 16 MB of any size / up to 16 MB of at least 4 MB:
   // smollm2-135m Q8_0 2159 / 2118 / 2155, llama-3.2-1b Q8_0 1458 / 1501 / 1500;
-  // with the weights read past L1 (ld128_once), up to 16 / 8 MB: 1b Q4_0
-  // 1833 / 1855, 3b Q8_0 570 / 576, 1b Q8_0 and smollm2-135m the same.
+  // with the weights read past L1 (ld128_once), caps of 8 / 12 / 16 MB: 1b
+  // Q8_0 1632 / 1664 / 1633, 1b Q4_0 1852 / 1862 / 1849, 3b Q8_0 574 / 577 /
+  // 572, 3b Q4_0 760 / 770 / 765, smollm2 the same (docs/cuda.md).
   kernels::cuda::L2Prefetch l2_prefetch(const compiled::TensorSlot& r) const {
     if (r.bytes < (size_t{4} << 20)) return {};
     return {W(r.offset), std::min<size_t>(r.bytes, settings_.prefetch_bytes) / 16 * 16};

@@ -8,7 +8,7 @@
 //       goes through the decode step's kernels and fusions, for checking them)
 //   FORGE_CUDA_KV_F32=1         an F32 KV cache, as `forge logits` keeps it (F16)
 //   FORGE_CUDA_PREFETCH_KB=N    at most N KB of the next projection's weights
-//       brought into L2 by each decode kernel (kc::L2Prefetch; 8192; 0: none)
+//       brought into L2 by each decode kernel (kc::L2Prefetch; 12288; 0: none)
 #pragma once
 
 #include <cstdlib>
@@ -26,7 +26,7 @@ struct CudaSettings {
   int gemm_min_rows = 16;
   int step_tokens = 1 << 30;
   bool kv_f32 = false;
-  size_t prefetch_bytes = size_t{8192} << 10;
+  size_t prefetch_bytes = size_t{12288} << 10;
 };
 
 // env: the environment's lookup (std::getenv, or a test's table). Throws
