@@ -438,12 +438,15 @@ static_assert(32 * kSplitWarps == kNormThreads, "NormInput: norm_stats' block si
 // tg128 with at most 2 rows instead of up to 8 (8 loads a lane):
 // smollm2-135m Q4_0 1556 -> 2033 tok/s, Q8_0 2020 -> 2125, 1b Q4_0 1462 ->
 // 1564, 1b/3b Q8_0 (2 rows already) the same; with 1 row: 1b Q8_0 +3%,
-// smollm2-135m Q8_0 -10%, 1b Q4_0 -5%.
+// smollm2-135m Q8_0 -10%, 1b Q4_0 -5%. One row where a lane holds 4 or more
+// pieces of it (eighth session: rows of 2048 Q8_0 values, 1b Q8_0 1666 ->
+// 1684); at 3 pieces too: 3b Q4_0 773 -> 789, but smollm2-135m Q8_0 2443 ->
+// 2260 (its ffn_down, 1536 wide, with the GLU input), smollm2-360m Q4_0 1883 -> 1848.
 template <class B, int K> struct SplitMatvec {
   static constexpr bool kQ8 = std::is_same_v<B, BlockQ8_0>;
   static constexpr int kPieces = SplitRow<B, K>::kQuantBytes / 16;  // 16-byte pieces a row
   static constexpr int kPerLane = (kPieces + 31) / 32;
-  static constexpr int kRows = kPerLane > 4 ? 1 : 2;  // rows a warp at a time
+  static constexpr int kRows = kPerLane >= 4 ? 1 : 2;  // rows a warp at a time
   static constexpr bool kPrefetch = kRows * kPerLane <= 8;        // double-buffered loads fit the registers
 };
 
