@@ -440,7 +440,7 @@ static_assert(32 * kSplitWarps == kNormThreads, "NormInput: norm_stats' block si
 // 1564, 1b/3b Q8_0 (2 rows already) the same; with 1 row: 1b Q8_0 +3%,
 // smollm2-135m Q8_0 -10%, 1b Q4_0 -5%. One row where a lane holds 4 or more
 // pieces of it (eighth session: rows of 2048 Q8_0 values, 1b Q8_0 1666 ->
-// 1684); at 3 pieces too: 3b Q4_0 773 -> 789, but smollm2-135m Q8_0 2443 ->
+// 1684); at 3 pieces too: 3b Q4_0 773 -> 789, but smollm2-135m Q8_0 2444 ->
 // 2260 (its ffn_down, 1536 wide, with the GLU input), smollm2-360m Q4_0 1883 -> 1848.
 template <class B, int K> struct SplitMatvec {
   static constexpr bool kQ8 = std::is_same_v<B, BlockQ8_0>;
