@@ -42,8 +42,8 @@ __device__ __forceinline__ uint16_t ld16(const uint8_t* p) { return __ldg(reinte
 __device__ __forceinline__ uint4 ld128(const uint8_t* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
 // 16 bytes that a decode step reads once (a weight row): through the
 // read-only path without a line in L1 (L1::no_allocate). H100, tg128 against
-// ld128: llama-3.2-1b Q8_0 1586 -> 1639 tok/s, 3b Q8_0 545 -> 570,
-// smollm2-135m Q8_0 2348 -> 2387 (docs/cuda.md, eighth session).
+// ld128: llama-3.2-1b Q8_0 1587 -> 1638 tok/s, 3b Q8_0 545 -> 570,
+// smollm2-135m Q8_0 2349 -> 2387 (docs/cuda.md, eighth session).
 __device__ __forceinline__ uint4 ld128_once(const uint8_t* p) {
 #if __CUDA_ARCH__ >= 700
   uint4 v;
