@@ -456,6 +456,101 @@ void check_fused_input(int rows, std::mt19937& rng) {
   cudaFree(vals), cudaFree(normed), cudaFree(scales), cudaFree(levels), cudaFree(y_ref), cudaFree(y);
 }
 
+// The first projection embedding its own token (EmbedInput: the table's
+// row, times scale, normed) against the embed kernel, then matvec_split
+// computing the norm of what it wrote: the same bits in y, and in the
+// residual stream block 0 writes.
+template <class B, class E, int K>
+void check_embed_input(int rows, int vocab, float scale, std::mt19937& rng) {
+  const auto w = random_rows<B>(rows, K, rng);
+  const auto table = random_rows<E>(vocab, K, rng);
+  const size_t rb = w.size() / rows, tb = table.size() / vocab;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> nw(K);
+  for (float& v : nw) v = 1.0f + 0.1f * nd(rng);
+  const std::vector<int> params = {7, std::uniform_int_distribution<int>(0, vocab - 1)(rng)};
+  uint8_t *dw = upload(w), *dt = upload(table);
+  float* dn = upload(nw);
+  int* dp = upload(params);
+  float *x_ref = nullptr, *x = nullptr, *y_ref = nullptr, *y = nullptr;
+  CHECK(cudaMalloc(&x_ref, K * 4));
+  CHECK(cudaMalloc(&x, K * 4));
+  CHECK(cudaMalloc(&y_ref, rows * 4));
+  CHECK(cudaMalloc(&y, rows * 4));
+  CHECK(cudaMemset(x, 0xff, K * 4));
+  CHECK(cudaMemset(y, 0xff, rows * 4));
+  kc::launch(kc::embed<E, K>, dim3(kc::blocks_for(K / 32, 64)), dim3(64), 0, nullptr, dt, tb, scale, dp, x_ref);
+  kc::launch_matvec_split<B, K, 1>(nullptr, kc::MatvecParts<1>{{{dw, rb, rows, y_ref, nullptr}}},
+                                   kc::NormInput{x_ref, dn, nullptr, 1e-5f, 0.0f, false});
+  kc::launch_matvec_split<B, K, 1>(nullptr, kc::MatvecParts<1>{{{dw, rb, rows, y, nullptr}}},
+                                   kc::EmbedInput<E>{dt, tb, scale, dp, x, {x, dn, nullptr, 1e-5f, 0.0f, false}});
+  CHECK(cudaGetLastError());
+  CHECK(cudaDeviceSynchronize());
+  const auto a = download(y_ref, rows), b = download(y, rows), xa = download(x_ref, K), xb = download(x, K);
+  const bool same = std::memcmp(a.data(), b.data(), rows * 4) == 0 && std::memcmp(xa.data(), xb.data(), K * 4) == 0;
+  char what[120];
+  std::snprintf(what, sizeof what, "matvec_split %s %d x %d, %s embedding x %g computed in: %s",
+                std::is_same_v<B, BlockQ8_0> ? "Q8_0" : "Q4_0", rows, K, std::is_same_v<E, BlockQ8_0> ? "Q8_0" : "Q4_0",
+                scale, same ? "same bits" : "DIFFERENT");
+  report(what, same ? rel_rms(a, b) : 1.0);
+  cudaFree(dw), cudaFree(dt), cudaFree(dn), cudaFree(dp), cudaFree(x_ref), cudaFree(x), cudaFree(y_ref), cudaFree(y);
+}
+
+// The output projection taking the argmax on the way (matvec_split with
+// ArgmaxNext) against the first maximum of its outputs found on the host,
+// with the largest output's row copied to an earlier row (two equal maxima:
+// the first must win); twice (the ticket counter reset); the outputs the
+// same bits as without the argmax.
+template <class B, int K>
+void check_argmax_fused(int rows, std::mt19937& rng) {
+  auto w = random_rows<B>(rows, K, rng);
+  const size_t rb = w.size() / rows;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(K), nw(K, 1.0f);
+  for (float& v : x) v = nd(rng);
+  float *dx = upload(x), *dn = upload(nw), *y = nullptr;
+  CHECK(cudaMalloc(&y, rows * 4));
+  const kc::NormInput in{dx, dn, nullptr, 1e-5f, 0.0f, false};
+  auto first_max = [](const std::vector<float>& v) {
+    return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());  // the first of equal maxima
+  };
+  uint8_t* dw = upload(w);
+  kc::launch_matvec_split<B, K, 1>(nullptr, kc::MatvecParts<1>{{{dw, rb, rows, y, nullptr}}}, in);
+  CHECK(cudaDeviceSynchronize());
+  const int top = first_max(download(y, rows));
+  const int copy = top > 0 ? std::uniform_int_distribution<int>(0, top - 1)(rng) : rows - 1;
+  std::memcpy(w.data() + copy * rb, w.data() + top * rb, rb);
+  cudaFree(dw);
+  dw = upload(w);
+  kc::launch_matvec_split<B, K, 1>(nullptr, kc::MatvecParts<1>{{{dw, rb, rows, y, nullptr}}}, in);
+  CHECK(cudaDeviceSynchronize());
+  const auto plain = download(y, rows);
+  const int want = first_max(plain);
+  const std::vector<int> params = {3, 0};
+  int* dp = upload(params);
+  int* dt = nullptr;
+  kc::ArgmaxScratch* ds = nullptr;
+  CHECK(cudaMalloc(&dt, 16 * sizeof(int)));
+  CHECK(cudaMalloc(&ds, sizeof(kc::ArgmaxScratch)));
+  CHECK(cudaMemset(ds, 0, sizeof(kc::ArgmaxScratch)));
+  for (int pos = 3; pos < 5; ++pos) {
+    CHECK(cudaMemset(y, 0xff, rows * 4));
+    kc::launch_matvec_split<B, K, 1>(nullptr, kc::MatvecParts<1>{{{dw, rb, rows, y, nullptr}}}, in,
+                                     kc::ArgmaxNext{dp, dt, ds});
+    CHECK(cudaGetLastError());
+    const auto p = download(dp, 2);
+    const auto t = download(dt, 5);
+    const bool same = download(y, rows) == plain;
+    const bool ok = p[0] == pos + 1 && p[1] == want && t[pos] == want && same && want == std::min(top, copy);
+    failures += !ok;
+    std::printf("matvec_split %s %d x %d with the argmax: want %d (rows %d and %d equal), got %d (token %d, position "
+                "%d), outputs %s  %s\n",
+                std::is_same_v<B, BlockQ8_0> ? "Q8_0" : "Q4_0", rows, K, want, std::min(top, copy),
+                std::max(top, copy), p[1], t[pos], p[0], same ? "same bits" : "DIFFERENT", ok ? "ok" : "FAIL");
+  }
+  cudaFree(dw), cudaFree(dx), cudaFree(dn), cudaFree(y), cudaFree(dp), cudaFree(dt), cudaFree(ds);
+}
+
 template <int HD, int NH, int NKV>
 void check_attention(int n, int pos0, int window, std::mt19937& rng) {
   const int ctx = pos0 + n;
@@ -573,7 +668,7 @@ void check_argmax(int n, int offset, std::mt19937& rng) {
   CHECK(cudaMemset(ds, 0, sizeof(kc::ArgmaxScratch)));
   // Twice: the second launch finds the ticket counter the first one reset.
   for (int pos = 3; pos < 5; ++pos) {
-    kc::launch_argmax_next(nullptr, dl + offset, n, dp, dt, ds);
+    kc::launch_argmax_next(nullptr, dl + offset, n, kc::ArgmaxNext{dp, dt, ds});
     CHECK(cudaGetLastError());
     const auto p = download(dp, 2);
     const auto t = download(dt, 5);
@@ -834,6 +929,14 @@ int main(int argc, char** argv) {
   check_argmax(128256, 0, rng);  // llama 3's
   check_argmax(1001, 1, rng);    // not aligned, not a multiple of 4
   check_argmax((1 << 20) + 3, 0, rng);  // more slices than blocks
+  if (!attention_only) {
+    check_argmax_fused<BlockQ8_0, 576>(49152, rng);   // smollm2-135m's output
+    check_argmax_fused<BlockQ4_0, 2048>(32000, rng);  // 1b's shape, a smaller vocabulary
+    check_argmax_fused<BlockQ8_0, 2048>(100, rng);    // fewer rows than the grid's warps
+    check_embed_input<BlockQ8_0, BlockQ8_0, 576>(960, 1000, 1.0f, rng);   // smollm2-135m's q/k/v
+    check_embed_input<BlockQ4_0, BlockQ4_0, 2048>(3072, 500, 1.0f, rng);  // 1b's
+    check_embed_input<BlockQ8_0, BlockQ4_0, 3072>(512, 300, 55.4f, rng);  // 3b's, scaled (Gemma)
+  }
   check_decode_attention<64, 9, 3, __half>(5, 0, rng);      // smollm2-135m, inside the copied tile
   check_decode_attention<64, 9, 3, __half>(700, 0, rng);    // past it
   check_decode_attention<64, 32, 8, __half>(600, 100, rng);  // a window

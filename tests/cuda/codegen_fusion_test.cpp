@@ -2,7 +2,8 @@
 // (cuda_codegen.cpp Emitter::decode_fusion), read from the generated
 // model.cu of the llama fixture (64 wide, FFN 128, two layers; --emit-only:
 // no nvcc, no GPU): by default every norm is computed by the projection
-// after it and the GLU by ffn_down's blocks; with FORGE_CUDA_FUSE_WIDTH=64
+// after it and the GLU by ffn_down's blocks, the first projection embeds the
+// token and the output projection takes the argmax; with FORGE_CUDA_FUSE_WIDTH=64
 // the 128-wide GLU is done by the gate/up blocks (matvec_glu) instead; with
 // 0 nothing is fused into a projection; a width that is not a number is a
 // clear error. Also: --max-batch is rounded up to a multiple of 4, so that
@@ -63,6 +64,9 @@ TEST(CudaCodegenFusion, DefaultFusesNormsAndTheGluIntoTheNextProjection) {
   EXPECT_EQ(count(cu, "kc::GluInput{"), 2);                              // ffn_down computes the GLU
   EXPECT_EQ(count(cu, "attention_rope_step(F("), 2);                       // RoPE and the KV write in attention
   EXPECT_EQ(count(cu, "launch_matvec_glu"), 0);
+  EXPECT_EQ(count(cu, "kc::EmbedInput<BlockQ8_0>{"), 1);  // the first q, k, v embed the token themselves
+  EXPECT_EQ(count(cu, "kc::launch(kc::embed<"), 1);        // the else branch (prompt steps)
+  EXPECT_EQ(count(cu, ", take_argmax());"), 1);            // the output projection takes the greedy token
 }
 
 TEST(CudaCodegenFusion, WideGluGoesToTheGateUpBlocks) {
@@ -81,6 +85,8 @@ TEST(CudaCodegenFusion, WidthZeroFusesNothingIntoProjections) {
   EXPECT_EQ(count(cu, "kc::GluInput{"), 0);
   EXPECT_EQ(count(cu, "launch_matvec_glu"), 0);
   EXPECT_EQ(count(cu, "attention_rope_step(F("), 2);  // not a width decision
+  EXPECT_EQ(count(cu, "kc::EmbedInput<"), 0);            // the embedding's norm is not fused either
+  EXPECT_EQ(count(cu, "take_argmax()"), 0);              // nor the output's: argmax_next does it
 }
 
 TEST(CudaCodegenFusion, BadWidthIsAClearError) {

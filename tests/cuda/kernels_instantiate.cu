@@ -40,6 +40,11 @@ void mmq_lengths(cudaStream_t s) {
   kc::launch_matvec_split<B, 2048, 2>(s, kc::MatvecParts<2>{}, kc::NormInput{});
   kc::launch_matvec_split<B, 1536, 1>(s, kc::MatvecParts<1>{}, kc::GluInput{});
   kc::launch_matvec_split<B, 8192, 1>(s, kc::MatvecParts<1>{}, kc::GluInput{});
+  // the first projection, embedding its token (tables of any type); the output projection with the argmax
+  kc::launch_matvec_split<B, 576, 3>(s, kc::MatvecParts<3>{}, kc::EmbedInput<BlockQ8_0>{});
+  kc::launch_matvec_split<B, 2048, 3>(s, kc::MatvecParts<3>{}, kc::EmbedInput<BlockQ4_1>{});
+  kc::launch_matvec_split<B, 3072, 3>(s, kc::MatvecParts<3>{}, kc::EmbedInput<BlockQ6_K>{});
+  kc::launch_matvec_split<B, 2048, 1>(s, kc::MatvecParts<1>{}, kc::NormInput{}, kc::ArgmaxNext{});
   // a gate/up projection with the GLU after it (matvec_glu)
   kc::launch_matvec_glu<B, 2048, 2>(s, kc::MatvecParts<2>{}, kc::NormInput{}, kc::GluOut{});
   kc::launch_matvec_glu<B, 3072, 2>(s, kc::MatvecParts<2>{}, kc::NormInput{}, kc::GluOut{});

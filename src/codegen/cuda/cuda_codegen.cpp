@@ -133,6 +133,9 @@ class Emitter {
   // Decode-step fusions (docs/cuda.md): the ops from i on emitted with a
   // branch for one-row steps; returns how many ops that covered (0: none).
   int decode_fusion(int i, const std::string& rows);
+  // "kc::NormInput{...}" when projection m (op i + 1) can compute norm op i
+  // itself (NormInput: the whole row, nothing else reads it), else "".
+  std::string norm_input(int i, const graph::NormOp& nm, const graph::MatMulOp& m) const;
   // The last op that reads the value `buffer` holds at op i (its live range).
   int last_reader(int i, int buffer) const;
   // The GLU op i + 1 when matvec_glu can do it in projection op i's blocks
@@ -472,9 +475,42 @@ int Emitter::residual_target(int i) const {
 //   GluInput: the projection's blocks also do the GLU and quantize its output
 //   for the down projection (matvec.cuh matvec_glu), one launch instead of two.
 // Steps of several rows take the plain launches (the else branches).
+std::string Emitter::norm_input(int i, const graph::NormOp& nm, const graph::MatMulOp& m) const {
+  const bool residual_done = nm.residual < 0 || i == residual_folded_op_;
+  if (m.in != nm.out || nm.group != width(nm.in) || width(nm.in) > fuse_norm_width_ || !residual_done ||
+      last_reader(i, nm.out) != i + 1) {
+    return "";
+  }
+  return "kc::NormInput{" + F(i, nm.in) + ", " + Wf(nm.weight) + ", " + Wf(nm.bias) + ", " + flt(nm.eps) + ", " +
+         flt(nm.offset) + ", " + (nm.kind == model::NormKind::kLayer ? "true" : "false") + "}";
+}
+
 int Emitter::decode_fusion(int i, const std::string& rows) {
   const int n_ops = static_cast<int>(g_.ops.size());
   const Op& a = g_.ops[i];
+  if (const auto* em = std::get_if<graph::EmbedOp>(&a.params); em != nullptr && i + 2 < n_ops) {
+    const auto* nm = std::get_if<graph::NormOp>(&g_.ops[i + 1].params);
+    const auto* m = std::get_if<graph::MatMulOp>(&g_.ops[i + 2].params);
+    const bool chain = nm != nullptr && m != nullptr && nm->in == em->out && nm->residual < 0 &&
+                       g_.ops[i + 1].tail == a.tail && g_.ops[i + 2].tail == a.tail;
+    const std::string norm = chain ? norm_input(i + 1, *nm, *m) : "";
+    const int target = residual_target(i + 2);
+    const std::string args = norm.empty() || glu_after(i + 2) ? "" : split_launch_args(i + 2, *m, target);
+    if (!args.empty()) {
+      const model::WeightRef& t = *em->table;
+      body_ << "  if (" << rows << " == 1) {  // " << a.name << " and " << g_.ops[i + 1].name << " computed by "
+            << g_.ops[i + 2].name << "'s blocks\n"
+            << "    kc::launch_matvec_split<" << args << ",\n        kc::EmbedInput<" << block_type(t.type, t.name)
+            << ">{" << W(&t) << ", " << row_stride(t) << ", " << flt(em->scale) << ", params(), " << F(i, em->out)
+            << ", " << norm << "});\n  } else {\n";
+      op(i, a, rows);
+      op(i + 1, g_.ops[i + 1], rows);
+      op(i + 2, g_.ops[i + 2], rows);
+      body_ << "  }\n";
+      if (target >= 0) residual_folded_op_ = i + 3;
+      return 3;
+    }
+  }
   if (const auto* rp = std::get_if<graph::RopeOp>(&a.params); rp != nullptr && i + 1 < n_ops) {
     const auto* at = std::get_if<graph::AttentionOp>(&g_.ops[i + 1].params);
     if (at != nullptr && at->q == rp->q && at->k == rp->k && at->layer == rp->layer &&
@@ -496,12 +532,7 @@ int Emitter::decode_fusion(int i, const std::string& rows) {
     const Op& b = g_.ops[i + 1];
     std::string input;
     if (const auto* nm = std::get_if<graph::NormOp>(&a.params)) {
-      const bool residual_done = nm->residual < 0 || i == residual_folded_op_;
-      if (m->in == nm->out && nm->group == width(nm->in) && width(nm->in) <= fuse_norm_width_ && residual_done &&
-          last_reader(i, nm->out) == i + 1) {
-        input = "kc::NormInput{" + F(i, nm->in) + ", " + Wf(nm->weight) + ", " + Wf(nm->bias) + ", " + flt(nm->eps) +
-                ", " + flt(nm->offset) + ", " + (nm->kind == model::NormKind::kLayer ? "true" : "false") + "}";
-      }
+      input = norm_input(i, *nm, *m);
     } else if (const auto* gl = std::get_if<graph::GluOp>(&a.params)) {
       if (m->in == gl->gate && width(gl->gate) <= fuse_glu_width_ && last_reader(i, gl->gate) == i + 1) {
         input = "kc::GluInput{" + F(i, gl->gate) + ", " + F(i, gl->up) + ", " +
@@ -526,9 +557,12 @@ int Emitter::decode_fusion(int i, const std::string& rows) {
       return 3;
     }
     if (!args.empty()) {
+      // The logits, last: the decode graph's greedy token taken on the way (CudaModel::take_argmax).
+      const bool logits = i + 2 == n_ops && m->outs.size() == 1 && m->outs[0] == g_.logits;
       body_ << "  if (" << rows << " == 1) {  // " << a.name << " computed by " << b.name << "'s blocks"
-            << (target >= 0 ? ", which add to the residual" : "") << "\n"
-            << "    kc::launch_matvec_split<" << args << ",\n        " << input << ");\n  } else {\n";
+            << (target >= 0 ? ", which add to the residual" : "") << (logits ? ", and the argmax" : "") << "\n"
+            << "    kc::launch_matvec_split<" << args << ",\n        " << input << (logits ? ", take_argmax()" : "")
+            << ");\n  } else {\n";
       op(i, a, rows);
       op(i + 1, b, rows);
       body_ << "  }\n";

@@ -516,6 +516,23 @@ __global__ void fake_quant_q8_k(const float* x, float* out, int blocks) {
 // Elementwise and row ops. `params` is the step's device parameter block:
 // params[0] = position of the first token, params[1 + t] = token t.
 
+// Unit u (32 values) of an embedding row of W values, times scale: the
+// embed kernel's values, and those of the decode matvec that embeds its own
+// input (matvec.cuh EmbedInput). The minimum added unfused, as the interpreter.
+template <class B, int W>
+__device__ __forceinline__ void embed_unit(const uint8_t* row, int u, float scale, float (&v)[32]) {
+  dequant_row_unit<B, W>(row, u, v);
+  if constexpr (HasMin<B>::kValue) {  // dequant_unit leaves the minimum out (see HasMin)
+    const float m = unit_min<B>(row, u);
+#pragma unroll
+    for (int j = 0; j < 32; ++j) v[j] = __fadd_rn(v[j], m);
+  }
+  if (scale != 1.0f) {
+#pragma unroll
+    for (int j = 0; j < 32; ++j) v[j] = __fmul_rn(v[j], scale);
+  }
+}
+
 template <class B, int W>
 __global__ void embed(const uint8_t* table, size_t row_bytes, float scale, const int* params, float* out) {
   pdl_wait();
@@ -524,15 +541,10 @@ __global__ void embed(const uint8_t* table, size_t row_bytes, float scale, const
   const uint8_t* row = table + static_cast<size_t>(params[1 + t]) * row_bytes;
   for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < W / 32; u += gridDim.x * blockDim.x) {
     float v[32];
-    dequant_row_unit<B, W>(row, u, v);
-    if constexpr (HasMin<B>::kValue) {  // dequant_unit leaves the minimum out (see HasMin)
-      const float m = unit_min<B>(row, u);
-#pragma unroll
-      for (int j = 0; j < 32; ++j) v[j] += m;
-    }
+    embed_unit<B, W>(row, u, scale, v);
     float* o = out + static_cast<size_t>(t) * W + 32 * u;
 #pragma unroll
-    for (int j = 0; j < 32; ++j) o[j] = scale != 1.0f ? v[j] * scale : v[j];
+    for (int j = 0; j < 32; ++j) o[j] = v[j];
   }
 }
 
@@ -1295,18 +1307,26 @@ __global__ void copy_row(float* buf, int width, int from) {
 // Greedy sampling on the GPU: the first index of the largest logit (as
 // std::max_element) becomes the next token; the position advances. With it
 // a decode graph can run token after token with nothing crossing PCIe.
-// Blocks of kArgmaxThreads take slices of the logits (a vocabulary of 128k
-// is 0.5 MB: one block read it in ~7 us); each writes its first maximum to
-// the scratch, and the block that finishes last (a ticket counter) takes the
-// first maximum of those, writes the token and resets the counter.
-constexpr int kArgmaxThreads = 256, kArgmaxMaxBlocks = kArgmaxThreads;
+// Blocks take slices of the logits (a vocabulary of 128k is 0.5 MB: one
+// block read it in ~7 us); each writes its first maximum to the scratch, and
+// the block that finishes last (a ticket counter) takes the first maximum of
+// those, writes the token and resets the counter. argmax_next reads the
+// logits; the decode matvec that computes them can do the same as it stores
+// them (matvec.cuh ArgmaxNext), one launch less.
+constexpr int kArgmaxThreads = 256, kArgmaxMaxBlocks = 1024;
 struct ArgmaxScratch {  // device memory, `done` zero before the first launch
   unsigned done;
   float best[kArgmaxMaxBlocks];
   int index[kArgmaxMaxBlocks];
 };
-// The block's first maximum (value, index; indices ascending within each
-// thread) into thread 0's best and idx.
+// (v, i) into the first maximum so far (best, idx): larger, or equal at a lower index. NaN never.
+__device__ __forceinline__ void take_first_max(float v, int i, float& best, int& idx) {
+  if (v > best || (v == best && i < idx)) {
+    best = v;
+    idx = i;
+  }
+}
+// The block's (kArgmaxThreads threads) first maximum into thread 0's best and idx.
 __device__ __forceinline__ void block_first_max(float& best, int& idx) {
   __shared__ float bv[kArgmaxThreads / 32];
   __shared__ int bi[kArgmaxThreads / 32];
@@ -1314,10 +1334,7 @@ __device__ __forceinline__ void block_first_max(float& best, int& idx) {
   for (int off = 16; off > 0; off /= 2) {
     const float ov = __shfl_xor_sync(0xffffffffu, best, off);
     const int oi = __shfl_xor_sync(0xffffffffu, idx, off);
-    if (ov > best || (ov == best && oi < idx)) {
-      best = ov;
-      idx = oi;
-    }
+    take_first_max(ov, oi, best, idx);
   }
   if (threadIdx.x % 32 == 0) {
     bv[threadIdx.x / 32] = best;
@@ -1325,29 +1342,52 @@ __device__ __forceinline__ void block_first_max(float& best, int& idx) {
   }
   __syncthreads();
   if (threadIdx.x == 0) {
-    for (int i = 1; i < kArgmaxThreads / 32; ++i) {
-      if (bv[i] > best || (bv[i] == best && bi[i] < idx)) {
-        best = bv[i];
-        idx = bi[i];
-      }
-    }
+    for (int i = 1; i < kArgmaxThreads / 32; ++i) take_first_max(bv[i], bi[i], best, idx);
   }
 }
+// Where the next token goes: params[1] (and params[0] advances), and
 // out_tokens[position] records the token chosen at each position.
-__global__ void __launch_bounds__(kArgmaxThreads)
-    argmax_next(const float* logits, int n, int* params, int* out_tokens, ArgmaxScratch* scratch) {
+struct ArgmaxNext {
+  int* params;  // null: no argmax
+  int* out_tokens;
+  ArgmaxScratch* scratch;
+};
+// Every thread of each of the grid's blocks (at most kArgmaxMaxBlocks, of
+// kArgmaxThreads threads) calls it with its first maximum: the last block
+// to finish writes the token.
+__device__ __forceinline__ void argmax_finish(float best, int idx, const ArgmaxNext& a) {
+  block_first_max(best, idx);
+  __shared__ bool last;
+  if (threadIdx.x == 0) {
+    a.scratch->best[blockIdx.x] = best;
+    a.scratch->index[blockIdx.x] = idx;
+    __threadfence();  // the partial before the ticket
+    last = atomicAdd(&a.scratch->done, 1u) == gridDim.x - 1;
+  }
+  __syncthreads();
+  if (!last) return;
+  __threadfence();  // the other blocks' partials after their tickets
+  best = -INFINITY;
+  idx = 0x7fffffff;
+  for (int b = threadIdx.x; b < static_cast<int>(gridDim.x); b += kArgmaxThreads) {
+    take_first_max(__ldcg(a.scratch->best + b), __ldcg(a.scratch->index + b), best, idx);
+  }
+  block_first_max(best, idx);
+  if (threadIdx.x == 0) {
+    if (idx == 0x7fffffff) idx = 0;  // all NaN: a defined token
+    a.out_tokens[a.params[0]] = idx;
+    a.params[0] += 1;
+    a.params[1] = idx;
+    a.scratch->done = 0;  // for the next launch (after this one, in stream order)
+  }
+}
+__global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logits, int n, const ArgmaxNext a) {
   pdl_wait();
   pdl_launch_dependents();
   float best = -INFINITY;
   int idx = 0x7fffffff;
-  auto take = [&](float v, int i) {
-    if (v > best) {
-      best = v;
-      idx = i;
-    }
-  };
   // 16-byte loads, kBatch of them in flight a thread; each thread's indices
-  // in increasing order (the first of equal maxima wins).
+  // in increasing order.
   constexpr int kBatch = 4;
   const int first = blockIdx.x * kArgmaxThreads + threadIdx.x, step = gridDim.x * kArgmaxThreads;
   const bool aligned = reinterpret_cast<uintptr_t>(logits) % 16 == 0;
@@ -1363,41 +1403,17 @@ __global__ void __launch_bounds__(kArgmaxThreads)
 #pragma unroll
     for (int b = 0; b < kBatch; ++b) {
       const int i = 4 * (i0 + b * step);
-      take(v[b].x, i), take(v[b].y, i + 1), take(v[b].z, i + 2), take(v[b].w, i + 3);
+      take_first_max(v[b].x, i, best, idx), take_first_max(v[b].y, i + 1, best, idx);
+      take_first_max(v[b].z, i + 2, best, idx), take_first_max(v[b].w, i + 3, best, idx);
     }
   }
-  for (int i = 4 * n4 + first; i < n; i += step) take(logits[i], i);
-  block_first_max(best, idx);
-  __shared__ bool last;
-  if (threadIdx.x == 0) {
-    scratch->best[blockIdx.x] = best;
-    scratch->index[blockIdx.x] = idx;
-    __threadfence();  // the partial before the ticket
-    last = atomicAdd(&scratch->done, 1u) == gridDim.x - 1;
-  }
-  __syncthreads();
-  if (!last) return;
-  __threadfence();  // the other blocks' partials after their tickets
-  best = -INFINITY;
-  idx = 0x7fffffff;
-  if (threadIdx.x < gridDim.x) {
-    best = __ldcg(scratch->best + threadIdx.x);
-    idx = __ldcg(scratch->index + threadIdx.x);
-  }
-  block_first_max(best, idx);
-  if (threadIdx.x == 0) {
-    if (idx == 0x7fffffff) idx = 0;  // all NaN: a defined token
-    out_tokens[params[0]] = idx;
-    params[0] += 1;
-    params[1] = idx;
-    scratch->done = 0;  // for the next launch (after this one, in stream order)
-  }
+  for (int i = 4 * n4 + first; i < n; i += step) take_first_max(logits[i], i, best, idx);
+  argmax_finish(best, idx, a);
 }
-inline void launch_argmax_next(cudaStream_t s, const float* logits, int n, int* params, int* out_tokens,
-                               ArgmaxScratch* scratch) {
+inline void launch_argmax_next(cudaStream_t s, const float* logits, int n, const ArgmaxNext& a) {
   constexpr int kPerBlock = 16 * kArgmaxThreads;  // logits a block at least
-  const int blocks = std::max(1, std::min(kArgmaxMaxBlocks, (n + kPerBlock - 1) / kPerBlock));
-  launch(argmax_next, dim3(blocks), dim3(kArgmaxThreads), 0, s, logits, n, params, out_tokens, scratch);
+  const int blocks = std::max(1, std::min(256, (n + kPerBlock - 1) / kPerBlock));
+  launch(argmax_next, dim3(blocks), dim3(kArgmaxThreads), 0, s, logits, n, a);
 }
 
 }  // namespace forge::kernels::cuda

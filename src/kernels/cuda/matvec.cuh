@@ -464,6 +464,18 @@ struct NormInput {
   float offset;
   bool layer_norm;
 };
+// The first projection of a decode step: the token's row of the embedding
+// table (E blocks; as the embed kernel: dequantized, times scale) is the
+// residual stream, which block 0 writes to x, and norm(it) the input (norm.x
+// is not read: each block stages the row in shared memory).
+template <class E> struct EmbedInput {
+  const uint8_t* table;
+  size_t row_bytes;
+  float scale;
+  const int* params;  // params[1]: the token
+  float* x;
+  NormInput norm;
+};
 // act(gate) * up.
 struct GluInput {
   const float* gate;
@@ -612,6 +624,28 @@ template <class B, int K> struct InputStage<B, K, NormInput> {
   }
 };
 
+template <class B, int K, class E> struct InputStage<B, K, EmbedInput<E>> {
+  InputStage<B, K, NormInput> norm;
+  __device__ __forceinline__ void before_wait(const EmbedInput<E>& in) { norm.before_wait(in.norm); }
+  __device__ __forceinline__ void run(const EmbedInput<E>& in, SplitAct<B, K>& a) {
+    __shared__ __align__(16) float x[K];
+    const uint8_t* row = in.table + static_cast<size_t>(in.params[1]) * in.row_bytes;
+    for (int u = threadIdx.x; u < K / 32; u += 32 * kSplitWarps) {
+      float v[32];
+      embed_unit<E, K>(row, u, in.scale, v);
+#pragma unroll
+      for (int j = 0; j < 32; ++j) {
+        x[32 * u + j] = v[j];
+        if (blockIdx.x == 0) in.x[32 * u + j] = v[j];
+      }
+    }
+    __syncthreads();
+    NormInput n = in.norm;
+    n.x = x;
+    norm.run(n, a);
+  }
+};
+
 template <class B, int K> struct InputStage<B, K, GluInput> {
   using R = RunStage<B, K>;
   __device__ __forceinline__ void before_wait(const GluInput&) {}
@@ -721,10 +755,15 @@ __device__ __forceinline__ void split_rows_dot(const SplitLoads<B, K, R>& w, con
   }
 }
 
-template <class B, int K, int N, class In>
+// kArgmax (the output projection of a decode step, one part), where
+// am.params is set: the blocks also take the first maximum of the outputs
+// they store, and the last block writes it as the next token
+// (forge_kernels.cuh argmax_finish): argmax_next's token without its launch.
+template <class B, int K, int N, class In, bool kArgmax = false>
 __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 warps of loads in flight
-    matvec_split(const __grid_constant__ MatvecParts<N> ps, const __grid_constant__ In in) {
+    matvec_split(const __grid_constant__ MatvecParts<N> ps, const __grid_constant__ In in, const ArgmaxNext am) {
   using M = SplitMatvec<B, K>;
+  static_assert(32 * kSplitWarps == kArgmaxThreads, "argmax_finish's block size");
   __shared__ SplitAct<B, K> act;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int groups = ps.blocks(M::kRows), stride = gridDim.x * kSplitWarps;
@@ -751,6 +790,8 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
 #pragma unroll
     for (int i = 0; i < M::kRows; ++i) prior[i] = part.accumulate && row0 + i < part.rows ? part.y[row0 + i] : 0.0f;
   });
+  float best = -INFINITY;  // am: this warp's first maximum (lane 0; rows ascending)
+  int best_at = 0x7fffffff;
   for (bool first = true; g < groups; g += stride, first = false) {
     const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
     float acc[M::kRows];
@@ -768,6 +809,7 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
         } else {
           store_out(part, row0 + i, row0 + i, s);
         }
+        if (kArgmax && am.params) take_first_max(part.bias ? s + part.bias[row0 + i] : s, row0 + i, best, best_at);
       }
     }
     if constexpr (M::kPrefetch) {  // the group after next goes in flight while next is multiplied
@@ -780,6 +822,9 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
       cur.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
       loads_issued(g + stride);
     }
+  }
+  if constexpr (kArgmax) {
+    if (am.params) argmax_finish(best, best_at, am);
   }
 }
 
@@ -879,9 +924,9 @@ void launch_matvec_glu(cudaStream_t s, const MatvecParts<N>& ps, const In& in, c
 
 // Blocks of a persistent matvec_split launch: as many as fit the GPU at
 // once (measured once per kernel), no more than there are row groups for.
-template <class B, int K, int N, class In>
+template <class B, int K, int N, class In, bool kArgmax = false>
 unsigned split_grid(const MatvecParts<N>& ps) {
-  static const int fit = blocks_that_fit(matvec_split<B, K, N, In>, 32 * kSplitWarps);
+  static const int fit = blocks_that_fit(matvec_split<B, K, N, In, kArgmax>, 32 * kSplitWarps);
   const int needed = (ps.blocks(SplitMatvec<B, K>::kRows) + kSplitWarps - 1) / kSplitWarps;
   return static_cast<unsigned>(std::max(1, std::min(fit, needed)));
 }
@@ -890,7 +935,16 @@ unsigned split_grid(const MatvecParts<N>& ps) {
 // part Q4_0), the input levels, or a norm or GLU computed on the way.
 template <class B, int K, int N, class In>
 void launch_matvec_split(cudaStream_t s, const MatvecParts<N>& ps, const In& in) {
-  launch(matvec_split<B, K, N, In>, dim3(split_grid<B, K, N, In>(ps)), dim3(32 * kSplitWarps), 0, s, ps, in);
+  launch(matvec_split<B, K, N, In>, dim3(split_grid<B, K, N, In>(ps)), dim3(32 * kSplitWarps), 0, s, ps, in,
+         ArgmaxNext{});
+}
+// The same, and where am.params is set, the first maximum of y becomes the
+// next token (one part: the logits).
+template <class B, int K, int N, class In>
+void launch_matvec_split(cudaStream_t s, const MatvecParts<N>& ps, const In& in, const ArgmaxNext& am) {
+  static_assert(N == 1, "the argmax of one projection's outputs");
+  const unsigned grid = std::min<unsigned>(split_grid<B, K, N, In, true>(ps), kArgmaxMaxBlocks);
+  launch(matvec_split<B, K, N, In, true>, dim3(grid), dim3(32 * kSplitWarps), 0, s, ps, in, am);
 }
 
 // Host-side launch of y = W x for `batch` rows and every part (one weight

@@ -370,6 +370,15 @@ class CudaModel : public model::Forward {
   const int* params() const { return reinterpret_cast<const int*>(params_.get()); }
   int* params_mut() const { return reinterpret_cast<int*>(params_.get()); }
   float* logits_dev() const { return F(s_.logits_offset); }
+  // The greedy next token of the decode graph (capture()): the generated
+  // code hands it to the launch that computes the logits, if it can take it
+  // (matvec.cuh matvec_split with ArgmaxNext); else capture() launches
+  // argmax_next after the step. Outside capture(): none (params null).
+  kernels::cuda::ArgmaxNext take_argmax() {
+    if (!argmax_wanted_) return {};
+    argmax_taken_ = true;
+    return argmax_next();
+  }
   cudaStream_t stream_ = nullptr;
   const Shape s_;
   // From the environment (cuda_settings.h): the prefill products, the prompt
@@ -402,6 +411,11 @@ class CudaModel : public model::Forward {
     }
   }
 
+  kernels::cuda::ArgmaxNext argmax_next() const {
+    return {params_mut(), reinterpret_cast<int*>(gen_tokens_.get()),
+            reinterpret_cast<kernels::cuda::ArgmaxScratch*>(argmax_scratch_.get())};
+  }
+
   // Captures one decode step. With `io`, the graph copies the parameters in
   // from pinned memory first and the logits out last (decode()); without,
   // it reads the parameters the previous replay's argmax left (on-device loop).
@@ -412,9 +426,11 @@ class CudaModel : public model::Forward {
     if (io) {
       check(cudaMemcpyAsync(params_.get(), host_params(), 2 * sizeof(int), cudaMemcpyHostToDevice, stream_), "params");
     }
+    argmax_wanted_ = true;
+    argmax_taken_ = false;
     enqueue_step(1, model::Logits::kLast);
-    kc::launch_argmax_next(stream_, logits_dev(), s_.vocab, params_mut(), reinterpret_cast<int*>(gen_tokens_.get()),
-                           reinterpret_cast<kc::ArgmaxScratch*>(argmax_scratch_.get()));
+    argmax_wanted_ = false;
+    if (!argmax_taken_) kc::launch_argmax_next(stream_, logits_dev(), s_.vocab, argmax_next());
     if (io) {
       check(cudaMemcpyAsync(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost,
                             stream_),
@@ -436,6 +452,7 @@ class CudaModel : public model::Forward {
   int filled_ = 0;
   cudaGraphExec_t graph_exec_ = nullptr, bench_exec_ = nullptr;
   bool profiling_ = false;
+  bool argmax_wanted_ = false, argmax_taken_ = false;  // capture(): take_argmax()
   std::vector<std::pair<std::string, cudaEvent_t>> marks_;
 };
 
