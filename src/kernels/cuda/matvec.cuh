@@ -412,7 +412,7 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
 // (__dp4a), each scaled (d_w * d_a) * sumi as quant_legacy.cpp's vec_dot
 // does, then summed over the row in another float order.
 //
-// A warp takes kRows (1 or 2) consecutive rows at a time and a lane the
+// A warp takes 1 or 2 consecutive rows at a time (SplitMatvec::rows) and a lane the
 // rows' 16-byte pieces lane, lane + 32, ... (one piece: half a Q8_0 block, a
 // whole Q4_0 block): every load is 16 bytes and coalesced, and a warp keeps
 // up to 8 loads a lane in flight (this group's and the next's). The grid is
@@ -447,7 +447,20 @@ template <class B, int K> struct SplitMatvec {
   static constexpr int kPieces = SplitRow<B, K>::kQuantBytes / 16;  // 16-byte pieces a row
   static constexpr int kPerLane = (kPieces + 31) / 32;
   static constexpr int kRows = kPerLane >= 4 ? 1 : 2;  // rows a warp at a time
-  static constexpr bool kPrefetch = kRows * kPerLane <= 8;        // double-buffered loads fit the registers
+  // The logits (matvec_split's kArgmax: one long matrix streamed once) take
+  // 2 rows where a lane holds up to 4 pieces of one: 1b Q8_0 1683 -> 1690
+  // tok/s (3 rounds; 3 or 4 groups of one row in flight instead: 1681, 1678).
+  static constexpr int kLogitRows = kPerLane <= 4 ? 2 : kRows;
+  template <bool kLogits>
+  __host__ __device__ static constexpr int rows() {
+    return kLogits ? kLogitRows : kRows;
+  }
+  // Row groups a warp has in flight: 2 (the next loaded before the current
+  // one is multiplied) where the registers hold them.
+  template <bool kLogits>
+  __host__ __device__ static constexpr int depth() {
+    return rows<kLogits>() * kPerLane <= 8 ? 2 : 1;
+  }
 };
 
 // The activation's int8 levels and block scales (Q8Out levels / scales).
@@ -686,7 +699,7 @@ __device__ __forceinline__ void stage_across_wait(const In& in, SplitAct<B, K>& 
 }
 
 // R rows' weights as a warp holds them (a row group; matvec_glu: a gate row and its up row).
-template <class B, int K, int R = SplitMatvec<B, K>::kRows> struct SplitLoads {
+template <class B, int K, int R> struct SplitLoads {
   using M = SplitMatvec<B, K>;
   uint4 q[R][M::kPerLane];
   float d[R][M::kPerLane];
@@ -766,40 +779,41 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
   static_assert(32 * kSplitWarps == kArgmaxThreads, "argmax_finish's block size");
   __shared__ SplitAct<B, K> act;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int groups = ps.blocks(M::kRows), stride = gridDim.x * kSplitWarps;
+  constexpr int R = M::template rows<kArgmax>(), D = M::template depth<kArgmax>();
+  const int groups = ps.blocks(R), stride = gridDim.x * kSplitWarps;
   int g = blockIdx.x * kSplitWarps + warp, row0 = 0, r_next = 0;
-  // This warp's first group, and its second where the registers hold two,
-  // are in flight before the wait and while the block stages its input.
-  SplitLoads<B, K> cur, next;
-  if (g < groups) cur.load(part_of(ps, g, M::kRows, &row0), row0, lane);
-  if constexpr (M::kPrefetch) {
-    if (g + stride < groups) next.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
+  // This warp's first D groups are in flight before the wait and while the
+  // block stages its input.
+  SplitLoads<B, K, R> buf[D];
+#pragma unroll
+  for (int d = 0; d < D; ++d) {
+    if (g + d * stride < groups) buf[d].load(part_of(ps, g + d * stride, R, &r_next), r_next, lane);
   }
   // Once this warp has asked for its last group (`last`), its share of the next weights.
   auto loads_issued = [&](int last) {
     if (lane == 0 && last + stride >= groups) prefetch_l2(ps.next, blockIdx.x * kSplitWarps + warp, stride);
   };
-  loads_issued(M::kPrefetch ? g + stride : g);
+  loads_issued(g + (D - 1) * stride);
   // A projection adding to the residual stream: the first group's outputs as
   // they are, loaded after the wait (the staging hides the latency; before,
   // store_out loaded them after the products, one L2 round trip more).
-  float prior[M::kRows];
+  float prior[R];
   stage_across_wait<B, K>(in, act, [&] {
     if (lane != 0 || g >= groups) return;
-    const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
+    const MatvecPart& part = part_of(ps, g, R, &row0);
 #pragma unroll
-    for (int i = 0; i < M::kRows; ++i) prior[i] = part.accumulate && row0 + i < part.rows ? part.y[row0 + i] : 0.0f;
+    for (int i = 0; i < R; ++i) prior[i] = part.accumulate && row0 + i < part.rows ? part.y[row0 + i] : 0.0f;
   });
   float best = -INFINITY;  // am: this warp's first maximum (lane 0; rows ascending)
   int best_at = 0x7fffffff;
   for (bool first = true; g < groups; g += stride, first = false) {
-    const MatvecPart& part = part_of(ps, g, M::kRows, &row0);
-    float acc[M::kRows];
+    const MatvecPart& part = part_of(ps, g, R, &row0);
+    float acc[R];
 #pragma unroll
-    for (int i = 0; i < M::kRows; ++i) acc[i] = 0.0f;
-    split_rows_dot<B, K>(cur, act, lane, acc);
+    for (int i = 0; i < R; ++i) acc[i] = 0.0f;
+    split_rows_dot<B, K>(buf[0], act, lane, acc);
 #pragma unroll
-    for (int i = 0; i < M::kRows; ++i) {
+    for (int i = 0; i < R; ++i) {
       // One piece a lane: block b's term is on lane b (Q4_0) or 2b (Q8_0), summed in block order.
       const float s = warp_sum<M::kPerLane == 1, M::kPieces < 32 ? M::kPieces : 32, M::kQ8 ? 2 : 1>(acc[i]);
       if (lane == 0 && row0 + i < part.rows) {
@@ -812,15 +826,11 @@ __global__ void __launch_bounds__(32 * kSplitWarps, 2)  // 2 blocks an SM: 16 wa
         if (kArgmax && am.params) take_first_max(part.bias ? s + part.bias[row0 + i] : s, row0 + i, best, best_at);
       }
     }
-    if constexpr (M::kPrefetch) {  // the group after next goes in flight while next is multiplied
-      cur = next;
-      if (g + 2 * stride < groups) {
-        next.load(part_of(ps, g + 2 * stride, M::kRows, &r_next), r_next, lane);
-        loads_issued(g + 2 * stride);
-      }
-    } else if (g + stride < groups) {
-      cur.load(part_of(ps, g + stride, M::kRows, &r_next), r_next, lane);
-      loads_issued(g + stride);
+#pragma unroll
+    for (int d = 0; d + 1 < D; ++d) buf[d] = buf[d + 1];
+    if (g + D * stride < groups) {  // in flight while the groups before it are multiplied
+      buf[D - 1].load(part_of(ps, g + D * stride, R, &r_next), r_next, lane);
+      loads_issued(g + D * stride);
     }
   }
   if constexpr (kArgmax) {
@@ -927,7 +937,7 @@ void launch_matvec_glu(cudaStream_t s, const MatvecParts<N>& ps, const In& in, c
 template <class B, int K, int N, class In, bool kArgmax = false>
 unsigned split_grid(const MatvecParts<N>& ps) {
   static const int fit = blocks_that_fit(matvec_split<B, K, N, In, kArgmax>, 32 * kSplitWarps);
-  const int needed = (ps.blocks(SplitMatvec<B, K>::kRows) + kSplitWarps - 1) / kSplitWarps;
+  const int needed = (ps.blocks(SplitMatvec<B, K>::template rows<kArgmax>()) + kSplitWarps - 1) / kSplitWarps;
   return static_cast<unsigned>(std::max(1, std::min(fit, needed)));
 }
 
