@@ -79,6 +79,10 @@ struct L2Prefetch {
   const void* p = nullptr;
   size_t bytes = 0;
 };
+// Weights under this size are not worth bringing into L2 ahead (codegen's
+// ranges, CudaModel::l2_prefetch; matvec_glu's later rows): their kernels are
+// bound by their latency, and the extra traffic queues before their loads.
+constexpr size_t kL2PrefetchMinBytes = size_t{4} << 20;
 // Share `part` of `parts` of pf, asked for by the calling thread alone
 // (cp.async.bulk.prefetch, sm_90; on older GPUs nothing).
 __device__ __forceinline__ void prefetch_l2(const L2Prefetch& pf, unsigned part, unsigned parts) {

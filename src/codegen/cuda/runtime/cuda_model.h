@@ -360,7 +360,7 @@ class CudaModel : public model::Forward {
   // Q8_0 1632 / 1664 / 1633, 1b Q4_0 1852 / 1862 / 1849, 3b Q8_0 574 / 577 /
   // 572, 3b Q4_0 760 / 770 / 765, smollm2 the same (docs/cuda.md).
   kernels::cuda::L2Prefetch l2_prefetch(const compiled::TensorSlot& r) const {
-    if (r.bytes < (size_t{4} << 20)) return {};
+    if (r.bytes < kernels::cuda::kL2PrefetchMinBytes) return {};
     return {W(r.offset), std::min<size_t>(r.bytes, settings_.prefetch_bytes) / 16 * 16};
   }
   // The KV cache: F16 (offsets as generated), or F32 (the same offsets doubled).
