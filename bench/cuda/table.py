@@ -18,12 +18,19 @@ def lines(path):
 
 def short_kernel(name):
     """A demangled kernel name without namespaces, template arguments and
-    parameters; matvec_split keeps its input's kind."""
+    parameters; matvec_split keeps its input's kind, and "+argmax" where it
+    takes the greedy token (the logits)."""
     short = re.sub(r"^(void )?([\w:]+::)?", "", name.split("<")[0].split("(")[0])
     if short == "matvec_split":
-        src = re.search(r"(Levels|Norm|Glu)Input", name)
-        short += "(" + (src.group(1) if src else "?") + ")"
+        src = re.search(r"(Levels|Norm|Glu|Embed)Input", name)
+        short += "(" + (src.group(1) if src else "?") + (
+            "+argmax" if re.search(r",\s*true>", name.split("(")[0]) else "") + ")"
     return short
+
+
+def step_start(kernel):
+    """The first kernel of a decode step: the embedding, or the first projection embedding its token."""
+    return kernel in ("embed", "matvec_split(Embed)")
 
 if sys.argv[1] == "check":
     rows = lines(sys.argv[2])
@@ -65,7 +72,7 @@ elif sys.argv[1] == "ncu":
         if row.get("Metric Name") != "gpu__time_duration.sum":
             continue
         kernels.append((short_kernel(row["Kernel Name"]), float(row["Metric Value"].replace(",", "")) / 1e3))  # ns -> us
-    starts = [i for i, (k, _) in enumerate(kernels) if k == "embed"]
+    starts = [i for i, (k, _) in enumerate(kernels) if step_start(k)]
     step = kernels[starts[0]:starts[1]] if len(starts) > 1 else kernels
     name = sys.argv[4]
     tg, cur = 0.0, False
@@ -87,9 +94,10 @@ elif sys.argv[1] == "ncu":
     for k, (c, t) in sorted(by.items(), key=lambda kv: -kv[1][1]):
         print("    %-28s %4d launches %9.1f us  (%.2f us each)" % (k, c, t, t / c))
 elif sys.argv[1] == "timeline":
-    # table.py timeline timeline.tsv NAME: the decode steps of the graph (embed
-    # .. argmax_next) as CUPTI recorded them (bench/cuda/timeline.cpp), the
-    # median of the last 100. With programmatic dependent launch a kernel
+    # table.py timeline timeline.tsv NAME: the decode steps of the graph (the
+    # embedding .. the greedy token: argmax_next, or the logits' matvec_split
+    # taking it) as CUPTI recorded them (bench/cuda/timeline.cpp), the median
+    # of the last 100. With programmatic dependent launch a kernel
     # starts before the one before it ends and waits inside, so what each
     # kernel costs the step is how much later than the kernel before it ends.
     from statistics import median
@@ -99,12 +107,13 @@ elif sys.argv[1] == "timeline":
             a, b, name = l.rstrip("\n").split(" ", 2)
             recs.append((int(a), int(b), short_kernel(name)))
     recs.sort()
-    starts = [i for i, r in enumerate(recs) if r[2] == "embed"]
+    starts = [i for i, r in enumerate(recs) if step_start(r[2])]
     steps = [recs[i:j] for i, j in zip(starts, starts[1:])]
     n = len(steps[-1]) if steps else 0
-    steps = [s for s in steps if len(s) == n and s[-1][2] == "argmax_next"][-100:]
+    ends = ("argmax_next", "matvec_split(Norm+argmax)", "matvec_split(Levels+argmax)")
+    steps = [s for s in steps if len(s) == n and s[-1][2] in ends][-100:]
     if not steps:
-        sys.exit("timeline: no decode step (embed .. argmax_next) recorded")
+        sys.exit("timeline: no decode step (the embedding .. the greedy token) recorded")
     step_us = median((b[0][0] - a[0][0]) / 1e3 for a, b in zip(steps, steps[1:])) if len(steps) > 1 else 0
     start = [median((s[i][0] - s[0][0]) / 1e3 for s in steps) for i in range(n)]
     dur = [median((s[i][1] - s[i][0]) / 1e3 for s in steps) for i in range(n)]

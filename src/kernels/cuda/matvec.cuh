@@ -449,7 +449,7 @@ template <class B, int K> struct SplitMatvec {
   static constexpr int kRows = kPerLane >= 4 ? 1 : 2;  // rows a warp at a time
   // The logits (matvec_split's kArgmax: one long matrix streamed once) take
   // 2 rows where a lane holds up to 4 pieces of one: 1b Q8_0 1683 -> 1690
-  // tok/s (3 rounds; 3 or 4 groups of one row in flight instead: 1681, 1678).
+  // tok/s (3 rounds; 3 or 4 groups of one row in flight instead: 1682, 1678).
   static constexpr int kLogitRows = kPerLane <= 4 ? 2 : kRows;
   template <bool kLogits>
   __host__ __device__ static constexpr int rows() {
