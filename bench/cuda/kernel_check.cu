@@ -496,6 +496,29 @@ void check_embed_input(int rows, int vocab, float scale, std::mt19937& rng) {
   cudaFree(dw), cudaFree(dt), cudaFree(dn), cudaFree(dp), cudaFree(x_ref), cudaFree(x), cudaFree(y_ref), cudaFree(y);
 }
 
+// Where a greedy token goes (kc::ArgmaxNext): the position 3, room for the
+// tokens, a zeroed ticket scratch. After the launch at position pos, took()
+// says whether the token is `want`, recorded at pos, and the position moved
+// on, and describes what it found.
+struct ArgmaxTarget {
+  int* params = upload(std::vector<int>{3, 0});
+  int* tokens = nullptr;
+  kc::ArgmaxScratch* scratch = nullptr;
+  ArgmaxTarget() {
+    CHECK(cudaMalloc(&tokens, 16 * sizeof(int)));
+    CHECK(cudaMalloc(&scratch, sizeof(kc::ArgmaxScratch)));
+    CHECK(cudaMemset(scratch, 0, sizeof(kc::ArgmaxScratch)));
+  }
+  ~ArgmaxTarget() { cudaFree(params), cudaFree(tokens), cudaFree(scratch); }
+  kc::ArgmaxNext next() const { return {params, tokens, scratch}; }
+  bool took(int pos, int want, char* found, size_t size) const {
+    const auto p = download(params, 2);
+    const auto t = download(tokens, 5);
+    std::snprintf(found, size, "got %d (token %d, position %d)", p[1], t[pos], p[0]);
+    return p[0] == pos + 1 && p[1] == want && t[pos] == want;
+  }
+};
+
 // The output projection taking the argmax on the way (matvec_split with
 // ArgmaxNext) against the first maximum of its outputs found on the host,
 // with the largest output's row copied to an earlier row (two equal maxima:
@@ -526,29 +549,21 @@ void check_argmax_fused(int rows, std::mt19937& rng) {
   CHECK(cudaDeviceSynchronize());
   const auto plain = download(y, rows);
   const int want = first_max(plain);
-  const std::vector<int> params = {3, 0};
-  int* dp = upload(params);
-  int* dt = nullptr;
-  kc::ArgmaxScratch* ds = nullptr;
-  CHECK(cudaMalloc(&dt, 16 * sizeof(int)));
-  CHECK(cudaMalloc(&ds, sizeof(kc::ArgmaxScratch)));
-  CHECK(cudaMemset(ds, 0, sizeof(kc::ArgmaxScratch)));
+  const ArgmaxTarget target;
   for (int pos = 3; pos < 5; ++pos) {
     CHECK(cudaMemset(y, 0xff, rows * 4));
-    kc::launch_matvec_split<B, K, 1>(nullptr, kc::MatvecParts<1>{{{dw, rb, rows, y, nullptr}}}, in,
-                                     kc::ArgmaxNext{dp, dt, ds});
+    kc::launch_matvec_split<B, K, 1>(nullptr, kc::MatvecParts<1>{{{dw, rb, rows, y, nullptr}}}, in, target.next());
     CHECK(cudaGetLastError());
-    const auto p = download(dp, 2);
-    const auto t = download(dt, 5);
+    char found[96];
+    const bool took = target.took(pos, want, found, sizeof found);
     const bool same = download(y, rows) == plain;
-    const bool ok = p[0] == pos + 1 && p[1] == want && t[pos] == want && same && want == std::min(top, copy);
+    const bool ok = took && same && want == std::min(top, copy);
     failures += !ok;
-    std::printf("matvec_split %s %d x %d with the argmax: want %d (rows %d and %d equal), got %d (token %d, position "
-                "%d), outputs %s  %s\n",
+    std::printf("matvec_split %s %d x %d with the argmax: want %d (rows %d and %d equal), %s, outputs %s  %s\n",
                 std::is_same_v<B, BlockQ8_0> ? "Q8_0" : "Q4_0", rows, K, want, std::min(top, copy),
-                std::max(top, copy), p[1], t[pos], p[0], same ? "same bits" : "DIFFERENT", ok ? "ok" : "FAIL");
+                std::max(top, copy), found, same ? "same bits" : "DIFFERENT", ok ? "ok" : "FAIL");
   }
-  cudaFree(dw), cudaFree(dx), cudaFree(dn), cudaFree(y), cudaFree(dp), cudaFree(dt), cudaFree(ds);
+  cudaFree(dw), cudaFree(dx), cudaFree(dn), cudaFree(y);
 }
 
 template <int HD, int NH, int NKV>
@@ -659,25 +674,17 @@ void check_argmax(int n, int offset, std::mt19937& rng) {
     }
   }
   float* dl = upload(logits);
-  const std::vector<int> params = {3, 0};
-  int* dp = upload(params);
-  int* dt = nullptr;
-  kc::ArgmaxScratch* ds = nullptr;
-  CHECK(cudaMalloc(&dt, 16 * sizeof(int)));
-  CHECK(cudaMalloc(&ds, sizeof(kc::ArgmaxScratch)));
-  CHECK(cudaMemset(ds, 0, sizeof(kc::ArgmaxScratch)));
+  const ArgmaxTarget target;
   // Twice: the second launch finds the ticket counter the first one reset.
   for (int pos = 3; pos < 5; ++pos) {
-    kc::launch_argmax_next(nullptr, dl + offset, n, kc::ArgmaxNext{dp, dt, ds});
+    kc::launch_argmax_next(nullptr, dl + offset, n, target.next());
     CHECK(cudaGetLastError());
-    const auto p = download(dp, 2);
-    const auto t = download(dt, 5);
-    const bool ok = p[0] == pos + 1 && p[1] == want && t[pos] == want;
+    char found[96];
+    const bool ok = target.took(pos, want, found, sizeof found);
     failures += !ok;
-    std::printf("argmax_next %d logits at +%d: want %d, got %d (token %d, position %d)  %s\n", n, offset, want, p[1],
-                t[pos], p[0], ok ? "ok" : "FAIL");
+    std::printf("argmax_next %d logits at +%d: want %d, %s  %s\n", n, offset, want, found, ok ? "ok" : "FAIL");
   }
-  cudaFree(dl), cudaFree(dp), cudaFree(dt), cudaFree(ds);
+  cudaFree(dl);
 }
 
 // attention_mma against attention on random queries whose rows differ in size

@@ -1415,8 +1415,8 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_next(const float* logit
   argmax_finish(best, idx, a);
 }
 inline void launch_argmax_next(cudaStream_t s, const float* logits, int n, const ArgmaxNext& a) {
-  constexpr int kPerBlock = 16 * kArgmaxThreads;  // logits a block at least
-  const int blocks = std::max(1, std::min(256, (n + kPerBlock - 1) / kPerBlock));
+  constexpr int kPerBlock = 16 * kArgmaxThreads, kBlocks = 256;  // logits a block at least; blocks at most
+  const int blocks = std::max(1, std::min(kBlocks, (n + kPerBlock - 1) / kPerBlock));
   launch(argmax_next, dim3(blocks), dim3(kArgmaxThreads), 0, s, logits, n, a);
 }
 
