@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "codegen/cpu/cpu_codegen.h"
+#include "codegen/cpu/source_text.h"
 #include "codegen/cpu/weights_export.h"
 #include "graph/passes/memory_plan.h"
 #include "kernels/cuda/split_layout.h"
@@ -21,6 +22,11 @@
 namespace forge::codegen::cuda {
 
 namespace fs = std::filesystem;
+using cpu::escaped;
+using cpu::flt;
+using cpu::hex64;
+using cpu::model_constants;
+using cpu::write_file;
 using graph::Graph;
 using graph::Op;
 
@@ -45,35 +51,6 @@ std::string block_type(GgmlType t, const std::string& tensor) {
                          ": the CUDA target has no kernel for it (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, "
                          "Q5_K, Q6_K); re-quantize with forge quantize");
   }
-}
-
-std::string flt(float f) {
-  char s[40];
-  std::snprintf(s, sizeof s, "%.9g", static_cast<double>(f));
-  std::string r = s;
-  if (r.find_first_of(".en") == std::string::npos) r += ".0";
-  if (r == "inf" || r == "-inf") return r[0] == '-' ? "-INFINITY" : "INFINITY";
-  return r + "f";
-}
-
-std::string hex64(uint64_t v) {
-  char s[24];
-  std::snprintf(s, sizeof s, "0x%016llxull", static_cast<unsigned long long>(v));
-  return s;
-}
-
-std::string escaped(const std::string& s) {
-  std::string r;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') r += '\\';
-    if (static_cast<unsigned char>(ch) >= 32) r += ch;
-  }
-  return r;
-}
-
-void write_file(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::trunc);
-  if (!out || !(out << text) || !out.flush()) throw CodegenError(p.string() + ": cannot write");
 }
 
 constexpr int kThreads = 256;  // elementwise kernels
@@ -635,30 +612,9 @@ std::string Emitter::model_cu() {
     << "namespace forge_generated {\nnamespace {\n\n"
     << "namespace kc = forge::kernels::cuda;\nusing namespace forge::quant;\nusing forge::model::Logits;\n\n"
     << "// ---- the model ----\n"
-    << "constexpr int kVocab = " << s_.n_vocab << ";\n"
-    << "constexpr int kLayers = " << s_.n_layers << ";\n"
-    << "constexpr int kEmbd = " << s_.n_embd << ";\n"
-    << "constexpr int kHeads = " << s_.n_head << ";\n"
-    << "constexpr int kHeadsKv = " << s_.n_head_kv << ";\n"
-    << "constexpr int kHeadDim = " << s_.head_dim << ";\n"
-    << "constexpr int kHeadDimV = " << s_.head_dim_v << ";\n"
+    << model_constants(s_)
     << "constexpr int kKvWidth = kHeadsKv * kHeadDim;\n"
-    << "constexpr int kKvWidthV = kHeadsKv * kHeadDimV;\n"
-    << "constexpr int kRopeDims = " << s_.rope_dims << ";\n"
-    << "constexpr bool kRopeAdjacent = " << (s_.rope_style == model::RopeStyle::kAdjacent ? "true" : "false")
-    << ";  // GGML normal mode; false: neox (half split)\n"
-    << "constexpr float kRopeScale = " << flt(s_.rope_scale) << ";\n"
-    << "constexpr float kAttnScale = " << flt(s_.attn_scale) << ";\n"
-    << "constexpr float kAttnSoftcap = " << flt(s_.attn_softcap) << ";\n"
-    << "constexpr double kRopeBase[kLayers] = {";
-  for (int l = 0; l < s_.n_layers; ++l) c << (l ? ", " : "") << flt(s_.layers[l].rope_base);
-  c << "};\n";
-  if (!s_.rope_freq_factors.empty()) {
-    c << "constexpr float kRopeFactors[] = {";
-    for (size_t j = 0; j < s_.rope_freq_factors.size(); ++j) c << (j ? ", " : "") << flt(s_.rope_freq_factors[j]);
-    c << "};  // llama3 rope_freqs\n";
-  }
-  c << "constexpr uint64_t kWeightBytesPerToken = " << s_.weight_bytes_per_token() << "ull;\n\n"
+    << "constexpr int kKvWidthV = kHeadsKv * kHeadDimV;\n\n"
     << "// ---- this build (forge compile options) ----\n"
     << "constexpr int kMaxContext = " << o_.max_context << ";\n"
     << "constexpr int kMaxBatch = " << o_.max_batch << ";  // tokens per prefill step\n"
