@@ -41,7 +41,6 @@ std::string model_constants(const model::ModelSpec& s) {
     << "constexpr int kHeadsKv = " << s.n_head_kv << ";\n"
     << "constexpr int kHeadDim = " << s.head_dim << ";\n"
     << "constexpr int kHeadDimV = " << s.head_dim_v << ";\n"
-    << "constexpr int kFf = " << s.n_ff << ";\n"
     << "constexpr int kRopeDims = " << s.rope_dims << ";\n"
     << "constexpr bool kRopeAdjacent = " << (s.rope_style == model::RopeStyle::kAdjacent ? "true" : "false")
     << ";  // GGML normal mode; false: neox (half split)\n"
