@@ -1,6 +1,5 @@
 #include "codegen/cpu/cpu_codegen.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

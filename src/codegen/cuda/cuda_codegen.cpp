@@ -1,9 +1,7 @@
 #include "codegen/cuda/cuda_codegen.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
