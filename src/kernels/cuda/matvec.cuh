@@ -412,14 +412,14 @@ __global__ void __launch_bounds__(32 * kMatvecWarps)
 // (__dp4a), each scaled (d_w * d_a) * sumi as quant_legacy.cpp's vec_dot
 // does, then summed over the row in another float order.
 //
-// A warp takes 1 or 2 consecutive rows at a time (SplitMatvec::rows) and a lane the
-// rows' 16-byte pieces lane, lane + 32, ... (one piece: half a Q8_0 block, a
-// whole Q4_0 block): every load is 16 bytes and coalesced, and a warp keeps
-// up to 8 loads a lane in flight (this group's and the next's). The grid is
-// persistent (as many blocks as fit the GPU at once): each warp walks row
-// groups gridDim.x * kSplitWarps apart, loading the next group's weights
-// before it multiplies the current one.
-// The first group's loads are issued before pdl_wait(): weights do not
+// A warp takes a group of 1 or 2 consecutive rows at a time
+// (SplitMatvec::rows) and a lane the rows' 16-byte pieces lane, lane + 32,
+// ... (one piece: half a Q8_0 block, a whole Q4_0 block): every load is 16
+// bytes and coalesced. The grid is persistent (as many blocks as fit the GPU
+// at once): each warp walks row groups gridDim.x * kSplitWarps apart, and
+// where a group is at most 8 loads a lane, the next group's are in flight
+// while it multiplies the current one (SplitMatvec::depth).
+// The first groups' loads are issued before pdl_wait(): weights do not
 // depend on the kernel before, so with programmatic dependent launch they
 // stream while that kernel finishes.
 //
