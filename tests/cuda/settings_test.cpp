@@ -38,6 +38,7 @@ TEST(CudaSettings, Defaults) {
   EXPECT_EQ(s.step_tokens, 1 << 30);
   EXPECT_FALSE(s.kv_f32);
   EXPECT_EQ(s.prefetch_bytes, size_t{12} << 20);
+  EXPECT_EQ(s.graph_steps, 8);
   EXPECT_FALSE(with({{"FORGE_CUDA_GEMM", ""}, {"FORGE_CUDA_KV_F32", ""}}).kv_f32);  // empty: unset
 }
 
@@ -60,6 +61,11 @@ TEST(CudaSettings, Counts) {
               std::string("FORGE_CUDA_STEP_TOKENS=") + bad + ": expected a count from 1 to 1000000");
     EXPECT_EQ(error_of({{"FORGE_CUDA_GEMM_MIN_ROWS", bad}}),
               std::string("FORGE_CUDA_GEMM_MIN_ROWS=") + bad + ": expected a count from 1 to 1000000");
+  }
+  EXPECT_EQ(with({{"FORGE_CUDA_GRAPH_STEPS", "256"}}).graph_steps, 256);
+  for (const char* bad : {"0", "257", "8x"}) {
+    EXPECT_EQ(error_of({{"FORGE_CUDA_GRAPH_STEPS", bad}}),
+              std::string("FORGE_CUDA_GRAPH_STEPS=") + bad + ": expected a count from 1 to 256");
   }
 }
 

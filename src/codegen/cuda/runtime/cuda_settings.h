@@ -9,6 +9,8 @@
 //   FORGE_CUDA_KV_F32=1         an F32 KV cache, as `forge logits` keeps it (F16)
 //   FORGE_CUDA_PREFETCH_KB=N    at most N KB of the next projection's weights
 //       brought into L2 by each decode kernel (kc::L2Prefetch; 12288; 0: none)
+//   FORGE_CUDA_GRAPH_STEPS=N    decode steps one graph launch replays in greedy
+//       generation on the GPU (CudaModel::decode_greedy_on_device; 8; 1 to 256)
 #pragma once
 
 #include <cstdlib>
@@ -27,6 +29,7 @@ struct CudaSettings {
   int step_tokens = 1 << 30;
   bool kv_f32 = false;
   size_t prefetch_bytes = size_t{12288} << 10;
+  int graph_steps = 8;
 };
 
 // env: the environment's lookup (std::getenv, or a test's table). Throws
@@ -34,13 +37,13 @@ struct CudaSettings {
 inline const char* process_env(const char* name) { return std::getenv(name); }
 inline CudaSettings cuda_settings(const std::function<const char*(const char*)>& env = process_env) {
   CudaSettings s;
-  auto count = [&](const char* name, int* out) {
+  auto count = [&](const char* name, int* out, long max = 1000000) {
     const char* v = env(name);
     if (v == nullptr || *v == 0) return;
     char* end = nullptr;
     const long n = std::strtol(v, &end, 10);
-    if (*end != 0 || n < 1 || n > 1000000) {
-      throw std::invalid_argument(std::string(name) + "=" + v + ": expected a count from 1 to 1000000");
+    if (*end != 0 || n < 1 || n > max) {
+      throw std::invalid_argument(std::string(name) + "=" + v + ": expected a count from 1 to " + std::to_string(max));
     }
     *out = static_cast<int>(n);
   };
@@ -57,6 +60,7 @@ inline CudaSettings cuda_settings(const std::function<const char*(const char*)>&
   }
   count("FORGE_CUDA_GEMM_MIN_ROWS", &s.gemm_min_rows);
   count("FORGE_CUDA_STEP_TOKENS", &s.step_tokens);
+  count("FORGE_CUDA_GRAPH_STEPS", &s.graph_steps, 256);
   if (const char* k = env("FORGE_CUDA_KV_F32"); k != nullptr && *k != 0) {
     const std::string v = k;
     if (v != "0" && v != "1") throw std::invalid_argument("FORGE_CUDA_KV_F32=" + v + ": expected 0 or 1");
