@@ -87,8 +87,13 @@ if [[ " $PARTS " == *" check "* ]]; then
       head -3 "$W/$name.dl.err"
     $FORGE run -m "$model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.ir.json" 2>/dev/null
     "$dir/model" -p "Once upon a time" --greedy -n 24 --ignore-eos --json --no-stats >"$W/$name.cr.json" 2>"$W/$name.cr.err"
-    python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.cl.json" "$W/$name.ir.json" "$W/$name.cr.json" |
-      tee -a "$OUT/check.jsonl" >/dev/null
+    # drawn with a seed, default sampling (top-k 40: the GPU hands the host its 41 highest logits)
+    $FORGE run -m "$model" -p "Once upon a time" --seed 7 -n 24 --ignore-eos --json --no-stats >"$W/$name.is.json" 2>/dev/null
+    "$dir/model" -p "Once upon a time" --seed 7 -n 24 --ignore-eos --json --no-stats >"$W/$name.cs.json" 2>"$W/$name.cs.err"
+    FORGE_CUDA_TOP_LOGITS=0 "$dir/model" -p "Once upon a time" --seed 7 -n 24 --ignore-eos --json --no-stats \
+      >"$W/$name.ca.json" 2>"$W/$name.ca.err"
+    python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.cl.json" "$W/$name.ir.json" "$W/$name.cr.json" \
+      "$W/$name.is.json" "$W/$name.cs.json" "$W/$name.ca.json" | tee -a "$OUT/check.jsonl" >/dev/null
     python3 bench/cuda/compare.py "$name" "$W/$name.il.json" "$W/$name.dl.json" "$W/$name.ir.json" "$W/$name.cr.json" |
       tee -a "$OUT/check-decode.jsonl" >/dev/null
   done <"$W/models.txt"

@@ -13,6 +13,7 @@
 //   attention_prefill (16 queries a block, online softmax) vs attention;
 //   the one-token attention with RoPE and the KV write fused (RopeKv) vs
 //   rope_kv, then attention; argmax_next vs the host's first maximum;
+//   top_logits vs the host's sort of all the logits (ids and logits exactly);
 //   attention_mma (tensor cores, split f16 operands) vs attention, with the F16
 //   and the F32 cache, windows and softcaps, queries of very different sizes.
 // Prints one line per case and exits 1 if any relative RMS is over 1e-5; then
@@ -37,6 +38,7 @@
 #include "kernels/cuda/forge_kernels.cuh"
 #include "kernels/cuda/matvec.cuh"
 #include "kernels/cuda/mmq.cuh"
+#include "kernels/cuda/top_logits.cuh"
 
 namespace kc = forge::kernels::cuda;
 using namespace forge::quant;
@@ -687,6 +689,61 @@ void check_argmax(int n, int offset, std::mt19937& rng) {
   cudaFree(dl);
 }
 
+// top_logits against a sort of every (logit, id) on the host, in
+// model::top_first's order (NaN and +infinity first, then the higher logit,
+// then the lower id): logits on a coarse grid (many ties), zeros of both
+// signs, a share of -infinity, and (nan_at >= 0) a NaN and an infinity.
+// Twice each (the ticket reset), then timed.
+void check_top_logits(int n, int k, int nan_at, std::mt19937& rng) {
+  std::uniform_int_distribution<int> level(-60, 60);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> logits(n);
+  for (float& v : logits) {
+    v = level(rng) / 16.0f;
+    if (v == 0.0f && u(rng) < 0.5f) v = -0.0f;
+    if (u(rng) < 0.05f) v = -INFINITY;
+  }
+  if (nan_at >= 0) {
+    logits[nan_at] = std::nanf("");
+    logits[n - 1 - nan_at] = INFINITY;
+  }
+  auto bad = [](float v) { return std::isnan(v) || v == INFINITY; };
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    const float x = logits[a], y = logits[b];
+    if (bad(x) != bad(y)) return bad(x);
+    if (!bad(x) && x != y) return x > y;
+    return a < b;
+  });
+  const int m = std::min(k, n);
+  float* dl = upload(logits);
+  kc::TopPair* dout = nullptr;
+  unsigned long long* scratch = nullptr;
+  CHECK(cudaMalloc(&dout, kc::kTopMax * sizeof(kc::TopPair)));
+  CHECK(cudaMalloc(&scratch, kc::top_logits_scratch_bytes(n)));
+  CHECK(cudaMemset(scratch, 0, kc::top_logits_scratch_bytes(n)));
+  for (int round = 0; round < 2; ++round) {
+    CHECK(cudaMemset(dout, 0xff, kc::kTopMax * sizeof(kc::TopPair)));
+    kc::launch_top_logits(nullptr, dl, n, k, dout, scratch);
+    CHECK(cudaGetLastError());
+    const std::vector<kc::TopPair> got = download(dout, m);
+    int wrong = 0;
+    for (int j = 0; j < m; ++j) {
+      const float want = logits[order[j]];
+      wrong += got[j].id != order[j] || std::memcmp(&got[j].logit, &want, 4) != 0;
+    }
+    failures += wrong != 0;
+    std::printf("top_logits %d logits, k %d%s: %d of %d pairs differ from the host's sort  %s\n", n, k,
+                nan_at >= 0 ? " (a NaN, an infinity)" : "", wrong, m, wrong ? "FAIL" : "ok");
+  }
+  const float us = 1e3f * median_ms([&] { kc::launch_top_logits(nullptr, dl, n, k, dout, scratch); }, 50);
+  std::printf("TIMING top_logits %d logits, k %d: %.1f us\n", n, k, us);
+  cudaFree(dl);
+  cudaFree(dout);
+  cudaFree(scratch);
+}
+
 // attention_mma against attention on random queries whose rows differ in size
 // by 10^3 (row norms 0.01 .. 10 times a unit normal's: diffuse and sharp
 // softmaxes), keys and values of the cache type KvT.
@@ -936,6 +993,11 @@ int main(int argc, char** argv) {
   check_argmax(128256, 0, rng);  // llama 3's
   check_argmax(1001, 1, rng);    // not aligned, not a multiple of 4
   check_argmax((1 << 20) + 3, 0, rng);  // more slices than blocks
+  check_top_logits(128256, 41, -1, rng);  // llama 3's vocabulary, the default top-k 40 (+ 1)
+  check_top_logits(128256, 1, 77, rng);   // greedy, a NaN and an infinity
+  check_top_logits(49152, 128, -1, rng);  // smollm2's, kTopMax
+  check_top_logits(262144, 128, 5, rng);  // gemma 3's: more kept keys than one sort holds
+  check_top_logits(100, 128, -1, rng);    // fewer logits than asked for
   if (!attention_only) {
     check_argmax_fused<BlockQ8_0, 576>(49152, rng);   // smollm2-135m's output
     check_argmax_fused<BlockQ4_0, 2048>(32000, rng);  // 1b's shape, a smaller vocabulary

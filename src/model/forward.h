@@ -4,6 +4,8 @@
 // (the server's slots); everything else takes sequence 0 by default.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -21,6 +23,30 @@ struct ModelInfo {
 };
 
 enum class Logits { kNone, kLast, kAll };
+
+// A token and its logit (Forward::decode_top; the sampler's candidates).
+struct TokenLogit {
+  int32_t id;
+  float logit;
+};
+
+// decode_top's order: a NaN or +infinity logit first (the sampler refuses
+// them, naming the lowest such id), then the higher logit, then the lower id.
+inline bool top_first(const TokenLogit& a, const TokenLogit& b) {
+  const bool bad_a = std::isnan(a.logit) || a.logit == INFINITY, bad_b = std::isnan(b.logit) || b.logit == INFINITY;
+  if (bad_a != bad_b) return bad_a;
+  if (!bad_a && a.logit != b.logit) return a.logit > b.logit;
+  return a.id < b.id;
+}
+
+// The min(k, logits.size()) first of `logits` in top_first order, into *out in that order.
+inline void top_logits(std::span<const float> logits, int k, std::vector<TokenLogit>* out) {
+  out->resize(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) (*out)[i] = {static_cast<int32_t>(i), logits[i]};
+  const size_t n = std::min(static_cast<size_t>(std::max(k, 0)), out->size());
+  std::partial_sort(out->begin(), out->begin() + n, out->end(), top_first);
+  out->resize(n);
+}
 
 // One token of a batched decode step: which sequence, at which position.
 struct BatchToken {
@@ -44,6 +70,15 @@ class Forward {
   // One token; logits for the next one.
   virtual std::span<const float> decode(int32_t token, int pos, int seq = 0) {
     return prefill({&token, 1}, pos, Logits::kLast, seq);
+  }
+  // One token; the k highest logits for the next one, in top_first order:
+  // all that a sampler drawing from the top k needs
+  // (runtime::Sampler::candidates_needed). The base version selects them
+  // from decode()'s logits; the CUDA program selects them on the GPU, so k
+  // pairs cross PCIe instead of n_vocab logits.
+  virtual std::span<const TokenLogit> decode_top(int32_t token, int pos, int k, int seq = 0) {
+    top_logits(decode(token, pos, seq), k, &top_);
+    return top_;
   }
   // One token for each of several sequences in one step (continuous
   // batching): row i of the result holds the logits after batch[i]. The base
@@ -69,6 +104,7 @@ class Forward {
 
  protected:
   std::vector<float> batch_logits_;
+  std::vector<TokenLogit> top_;
 };
 
 }  // namespace forge::model

@@ -61,12 +61,16 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, Sampler& sampl
     if (!go_on) res.finish = FinishReason::kCancelled;
     return go_on;
   };
+  // Where the sampler needs only the highest logits (greedy, top-k), the
+  // decode steps return just those (Forward::decode_top).
+  const int32_t top_needed = sampler.candidates_needed();
+  std::span<const model::TokenLogit> top;
   for (int i = 0;; ++i) {
     if (opts.max_tokens >= 0 && i >= opts.max_tokens) {
       res.finish = FinishReason::kLength;
       break;
     }
-    const int32_t tok = sampler.sample(logits);
+    const int32_t tok = i > 0 && top_needed > 0 ? sampler.sample_top(top) : sampler.sample(logits);
     const bool is_stop_id = std::find(opts.stop_ids.begin(), opts.stop_ids.end(), tok) != opts.stop_ids.end();
     if ((!opts.ignore_eos && tok_.is_eog(tok)) || is_stop_id) {
       res.finish = FinishReason::kStop;
@@ -82,7 +86,11 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, Sampler& sampl
       res.finish = FinishReason::kContextFull;
       break;
     }
-    logits = fwd_.decode(tok, static_cast<int>(cached_.size()));
+    if (top_needed > 0) {
+      top = fwd_.decode_top(tok, static_cast<int>(cached_.size()), top_needed);
+    } else {
+      logits = fwd_.decode(tok, static_cast<int>(cached_.size()));
+    }
     cached_.push_back(tok);
   }
   if (!stops.stopped() && res.finish != FinishReason::kCancelled) {

@@ -181,21 +181,29 @@ void Sampler::filter_into(std::span<const float> logits, std::vector<TokenCandid
   }
   for (const auto& [token, bias] : params_.logit_bias) out[size_t(token)].logit += bias;
   apply_penalties(out);
+  truncate(out, /*ranked=*/false);
+}
 
+void Sampler::truncate(std::vector<TokenCandidate>& out, bool ranked) const {
   std::erase_if(out, [](const TokenCandidate& c) { return c.logit == -INFINITY; });
   if (out.empty()) throw std::runtime_error("sampler: every token is banned (logit -infinity)");
 
   if (params_.temperature <= 0.0f) {
-    // out is in id order, so the first maximum is the lowest id among ties.
-    const auto best =
-        std::max_element(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.logit < b.logit; });
+    // In id order the first maximum is the lowest id among ties; ranked, it is the first.
+    const auto best = ranked ? out.begin() : std::max_element(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.logit < b.logit;
+    });
     out = {*best};
     return;
   }
 
   if (params_.top_k > 0 && size_t(params_.top_k) < out.size()) {
-    std::partial_sort(out.begin(), out.begin() + params_.top_k, out.end(), by_logit);  // heap select: k is small
+    // heap select: k is small
+    if (!ranked) std::partial_sort(out.begin(), out.begin() + params_.top_k, out.end(), by_logit);
     out.resize(size_t(params_.top_k));
+  } else if (ranked) {
+    // Every finite token is here: the filters below see them in id order, as sample() would.
+    std::sort(out.begin(), out.end(), [](const TokenCandidate& a, const TokenCandidate& b) { return a.id < b.id; });
   }
   if (params_.typical_p < 1.0f) apply_typical(out, params_.typical_p);
   if (params_.top_p < 1.0f) {
@@ -221,8 +229,46 @@ double Sampler::next_uniform() {
   return double(rng_() >> 11) * 0x1.0p-53;
 }
 
+int32_t Sampler::candidates_needed() const {
+  const bool penalties =
+      params_.penalty_last_n != 0 &&
+      (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f);
+  if (!params_.logit_bias.empty() || penalties) return 0;
+  if (params_.temperature <= 0.0f) return 1;
+  if (params_.top_k > 0 && params_.top_k < vocab_size_) return params_.top_k + 1;
+  return 0;
+}
+
+int32_t Sampler::sample_top(std::span<const TokenCandidate> top) {
+  const int32_t needed = candidates_needed();
+  if (needed == 0) throw std::logic_error("sampler: these settings need every logit (sample_top)");
+  if (top.size() < size_t(needed)) {
+    throw std::invalid_argument("sampler: got " + std::to_string(top.size()) + " candidates, " +
+                                std::to_string(needed) + " needed");
+  }
+  scratch_.assign(top.begin(), top.end());
+  std::sort(scratch_.begin(), scratch_.end(), model::top_first);
+  scratch_.resize(size_t(needed));
+  for (const auto& c : scratch_) {
+    if (c.id < 0 || c.id >= vocab_size_) {
+      throw std::invalid_argument("sampler: candidate token " + std::to_string(c.id) + " is outside the vocabulary");
+    }
+  }
+  // top_first puts NaN and +infinity first, the lowest id of them first: sample()'s error.
+  const float l = scratch_.front().logit;
+  if (std::isnan(l) || l == INFINITY)
+    throw std::runtime_error("sampler: the logit of token " + std::to_string(scratch_.front().id) + " is " +
+                             std::to_string(l));
+  truncate(scratch_, /*ranked=*/true);
+  return draw();
+}
+
 int32_t Sampler::sample(std::span<const float> logits) {
   filter_into(logits, scratch_);
+  return draw();
+}
+
+int32_t Sampler::draw() {
   if (params_.temperature <= 0.0f) return scratch_.front().id;
 
   // One uniform per draw, whatever survived, so the random sequence does not depend on the filters.

@@ -20,15 +20,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/forward.h"
 #include "runtime/sampler_logprobs.h"
 #include "runtime/sampler_params.h"
 
 namespace forge::runtime {
 
-struct TokenCandidate {
-  int32_t id;
-  float logit;
-};
+using TokenCandidate = model::TokenLogit;
 
 class Sampler {
  public:
@@ -39,6 +37,16 @@ class Sampler {
   // Throws std::invalid_argument if logits.size() != vocab_size, std::runtime_error if a logit
   // is NaN or +infinity or if every token is banned (-infinity).
   int32_t sample(std::span<const float> logits);
+
+  // How many of the highest logits decide the next token (greedy: 1; top-k: k + 1, the extra
+  // one telling whether more than k tokens are left), or 0 when every logit can matter (a logit
+  // bias or a penalty moves tokens past others; no top-k). Then sample_top() of that many, from
+  // Forward::decode_top, returns what sample() of all the logits would.
+  int32_t candidates_needed() const;
+  // sample() from the candidates_needed() highest logits (more are fine), in any order; the
+  // same errors as sample() for a NaN or +infinity among them and for every token banned.
+  // Throws std::logic_error when candidates_needed() is 0, std::invalid_argument for too few.
+  int32_t sample_top(std::span<const TokenCandidate> top);
 
   // The tokens the draw would choose from, with their final logits (after bias, penalties,
   // filters and temperature), in id order; for greedy, the one argmax token. For tests and debugging.
@@ -63,6 +71,11 @@ class Sampler {
  private:
   // Fills `out` with the survivors; see survivors().
   void filter_into(std::span<const float> logits, std::vector<TokenCandidate>& out) const;
+  // The filters after bias and penalties: `out` holds every token in id order, or (`ranked`)
+  // the highest ones in top_first order, more than top_k of them or every finite one.
+  void truncate(std::vector<TokenCandidate>& out, bool ranked) const;
+  // The seeded draw from the survivors in scratch_.
+  int32_t draw();
   void apply_penalties(std::vector<TokenCandidate>& cands) const;
   // A uniform double in [0, 1) from the top 53 bits of one raw engine output (portable, unlike
   // std::uniform_real_distribution whose algorithm each standard library picks).

@@ -39,6 +39,7 @@ TEST(CudaSettings, Defaults) {
   EXPECT_FALSE(s.kv_f32);
   EXPECT_EQ(s.prefetch_bytes, size_t{12} << 20);
   EXPECT_EQ(s.graph_steps, 8);
+  EXPECT_TRUE(s.top_on_gpu);
   EXPECT_FALSE(with({{"FORGE_CUDA_GEMM", ""}, {"FORGE_CUDA_KV_F32", ""}}).kv_f32);  // empty: unset
 }
 
@@ -73,6 +74,12 @@ TEST(CudaSettings, KvCacheInF32) {
   EXPECT_TRUE(with({{"FORGE_CUDA_KV_F32", "1"}}).kv_f32);
   EXPECT_FALSE(with({{"FORGE_CUDA_KV_F32", "0"}}).kv_f32);
   EXPECT_EQ(error_of({{"FORGE_CUDA_KV_F32", "yes"}}), "FORGE_CUDA_KV_F32=yes: expected 0 or 1");
+}
+
+TEST(CudaSettings, TopLogits) {
+  EXPECT_FALSE(with({{"FORGE_CUDA_TOP_LOGITS", "0"}}).top_on_gpu);
+  EXPECT_TRUE(with({{"FORGE_CUDA_TOP_LOGITS", "1"}}).top_on_gpu);
+  EXPECT_EQ(error_of({{"FORGE_CUDA_TOP_LOGITS", "host"}}), "FORGE_CUDA_TOP_LOGITS=host: expected 0 or 1");
 }
 
 TEST(CudaSettings, PrefetchSize) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "kernels/cuda/matvec.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/mmq.cuh"
+#include "kernels/cuda/top_logits.cuh"
 #include "model/forward.h"
 
 namespace forge::cuda_rt {
@@ -124,6 +126,9 @@ class CudaModel : public model::Forward {
     check(cudaMemset(argmax_scratch_.get(), 0, sizeof(forge::kernels::cuda::ArgmaxScratch)), "cudaMemset");
     host_params_ = pinned_alloc((2 + s.max_batch) * sizeof(int));
     host_logits_ = pinned_alloc(static_cast<size_t>(s.vocab) * sizeof(float));
+    top_scratch_ = device_alloc(kernels::cuda::top_logits_scratch_bytes(s.vocab), "cudaMalloc");
+    top_out_ = device_alloc(kernels::cuda::kTopMax * sizeof(kernels::cuda::TopPair), "cudaMalloc");
+    host_top_ = pinned_alloc(kernels::cuda::kTopMax * sizeof(kernels::cuda::TopPair));
     if (use_gemm) {
       gemm_scratch_ = device_alloc(gemm_bytes, "cudaMalloc (prefill GEMM scratch)");
       if (cublasCreate(&gemm_.handle) != CUBLAS_STATUS_SUCCESS) throw CudaError("cublasCreate failed");
@@ -138,6 +143,7 @@ class CudaModel : public model::Forward {
     if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
     if (bench_exec_) cudaGraphExecDestroy(bench_exec_);
     if (bench_exec1_) cudaGraphExecDestroy(bench_exec1_);
+    if (top_exec_) cudaGraphExecDestroy(top_exec_);
     if (stream_) cudaStreamDestroy(stream_);
   }
   CudaModel(const CudaModel&) = delete;
@@ -192,6 +198,36 @@ class CudaModel : public model::Forward {
     check(cudaStreamSynchronize(stream_), "decode step");
     filled_ = pos + 1;
     return {reinterpret_cast<const float*>(host_logits_.get()), static_cast<size_t>(s_.vocab)};
+  }
+
+  // One token through the decode graph; the k highest logits, selected on
+  // the GPU (top_logits.cuh): 8 bytes a candidate cross PCIe, not the row.
+  // More than kTopMax (or FORGE_CUDA_TOP_LOGITS=0): the base version, from
+  // all the logits.
+  std::span<const model::TokenLogit> decode_top(int32_t token, int pos, int k, int seq = 0) override {
+    namespace kc = forge::kernels::cuda;
+    if (k < 1 || k > kc::kTopMax || !settings_.top_on_gpu) return Forward::decode_top(token, pos, k, seq);
+    validate({&token, 1}, pos, seq);
+    k = std::min(k, s_.vocab);
+    if (top_exec_ && top_exec_k_ != k) {
+      cudaGraphExecDestroy(top_exec_);
+      top_exec_ = nullptr;
+    }
+    if (!top_exec_) {
+      top_exec_ = capture(true, 1, k);
+      top_exec_k_ = k;
+    }
+    int* hp = host_params();
+    hp[0] = pos;
+    hp[1] = token;
+    check(cudaGraphLaunch(top_exec_, stream_), "cudaGraphLaunch");
+    check(cudaStreamSynchronize(stream_), "decode step");
+    filled_ = pos + 1;
+    static_assert(sizeof(kc::TopPair) == sizeof(model::TokenLogit) &&
+                  offsetof(kc::TopPair, logit) == offsetof(model::TokenLogit, logit));
+    top_.resize(k);
+    std::memcpy(top_.data(), host_top_.get(), k * sizeof(kc::TopPair));
+    return top_;
   }
 
   void truncate(int pos, int seq = 0) override {
@@ -425,10 +461,11 @@ class CudaModel : public model::Forward {
             reinterpret_cast<kernels::cuda::ArgmaxScratch*>(argmax_scratch_.get())};
   }
 
-  // Captures one decode step. With `io`, the graph copies the parameters in
-  // from pinned memory first and the logits out last (decode()); without,
-  // it reads the parameters the previous replay's argmax left (on-device loop).
-  cudaGraphExec_t capture(bool io, int steps = 1) {
+  // Captures decode steps. With `io`, the graph copies the parameters in
+  // from pinned memory first and the logits out last (decode()), or (top >
+  // 0) the `top` highest of them (decode_top()); without, it reads the
+  // parameters the previous replay's argmax left (on-device loop).
+  cudaGraphExec_t capture(bool io, int steps = 1, int top = 0) {
     namespace kc = forge::kernels::cuda;
     cudaGraph_t graph = nullptr;
     check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
@@ -442,7 +479,13 @@ class CudaModel : public model::Forward {
       argmax_wanted_ = false;
       if (!argmax_taken_) kc::launch_argmax_next(stream_, logits_dev(), s_.vocab, argmax_next());
     }
-    if (io) {
+    if (io && top > 0) {
+      auto* out = reinterpret_cast<kc::TopPair*>(top_out_.get());
+      kc::launch_top_logits(stream_, logits_dev(), s_.vocab, top, out,
+                            reinterpret_cast<unsigned long long*>(top_scratch_.get()));
+      check(cudaMemcpyAsync(host_top_.get(), out, top * sizeof(kc::TopPair), cudaMemcpyDeviceToHost, stream_),
+            "top logits");
+    } else if (io) {
       check(cudaMemcpyAsync(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost,
                             stream_),
             "logits");
@@ -456,12 +499,13 @@ class CudaModel : public model::Forward {
 
   model::ModelInfo info_;
   std::string device_name_;
-  DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_, argmax_scratch_, gemm_scratch_;
+  DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_, argmax_scratch_, gemm_scratch_, top_scratch_, top_out_;
   kernels::cuda::GemmContext gemm_;
-  PinnedBytes host_params_, host_logits_;
+  PinnedBytes host_params_, host_logits_, host_top_;
   std::vector<float> all_logits_;
   int filled_ = 0;
-  cudaGraphExec_t graph_exec_ = nullptr, bench_exec_ = nullptr, bench_exec1_ = nullptr;
+  cudaGraphExec_t graph_exec_ = nullptr, bench_exec_ = nullptr, bench_exec1_ = nullptr, top_exec_ = nullptr;
+  int top_exec_k_ = 0;  // the candidates top_exec_ selects
   bool profiling_ = false;
   bool argmax_wanted_ = false, argmax_taken_ = false;  // capture(): take_argmax()
   std::vector<std::pair<std::string, cudaEvent_t>> marks_;

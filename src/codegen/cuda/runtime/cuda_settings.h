@@ -11,6 +11,8 @@
 //       brought into L2 by each decode kernel (kc::L2Prefetch; 12288; 0: none)
 //   FORGE_CUDA_GRAPH_STEPS=N    decode steps one graph launch replays in greedy
 //       generation on the GPU (CudaModel::decode_greedy_on_device; 8; 1 to 256)
+//   FORGE_CUDA_TOP_LOGITS=0     decode_top copies all the logits and selects on
+//       the host (Forward's version), for comparing with the GPU's selection (1)
 #pragma once
 
 #include <cstdlib>
@@ -30,6 +32,7 @@ struct CudaSettings {
   bool kv_f32 = false;
   size_t prefetch_bytes = size_t{12288} << 10;
   int graph_steps = 8;
+  bool top_on_gpu = true;
 };
 
 // env: the environment's lookup (std::getenv, or a test's table). Throws
@@ -65,6 +68,11 @@ inline CudaSettings cuda_settings(const std::function<const char*(const char*)>&
     const std::string v = k;
     if (v != "0" && v != "1") throw std::invalid_argument("FORGE_CUDA_KV_F32=" + v + ": expected 0 or 1");
     s.kv_f32 = v == "1";
+  }
+  if (const char* t = env("FORGE_CUDA_TOP_LOGITS"); t != nullptr && *t != 0) {
+    const std::string v = t;
+    if (v != "0" && v != "1") throw std::invalid_argument("FORGE_CUDA_TOP_LOGITS=" + v + ": expected 0 or 1");
+    s.top_on_gpu = v == "1";
   }
   if (const char* v = env("FORGE_CUDA_PREFETCH_KB"); v != nullptr && *v != 0) {
     char* end = nullptr;
