@@ -691,54 +691,65 @@ void check_argmax(int n, int offset, std::mt19937& rng) {
 
 // top_logits against a sort of every (logit, id) on the host, in
 // model::top_first's order (NaN and +infinity first, then the higher logit,
-// then the lower id): logits on a coarse grid (many ties), zeros of both
-// signs, a share of -infinity, and (nan_at >= 0) a NaN and an infinity.
-// Twice each (the ticket reset), then timed.
+// then the lower id), for two kinds of logits: on a coarse grid (many ties)
+// with zeros of both signs and a share of -infinity, and normal ones (as a
+// model's: few ties, the radix selection stops early); with nan_at >= 0 a
+// NaN and an infinity among them. Twice each (the ticket reset), then timed.
 void check_top_logits(int n, int k, int nan_at, std::mt19937& rng) {
   std::uniform_int_distribution<int> level(-60, 60);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
   std::vector<float> logits(n);
-  for (float& v : logits) {
-    v = level(rng) / 16.0f;
-    if (v == 0.0f && u(rng) < 0.5f) v = -0.0f;
-    if (u(rng) < 0.05f) v = -INFINITY;
-  }
-  if (nan_at >= 0) {
-    logits[nan_at] = std::nanf("");
-    logits[n - 1 - nan_at] = INFINITY;
-  }
-  auto bad = [](float v) { return std::isnan(v) || v == INFINITY; };
-  std::vector<int> order(n);
-  for (int i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    const float x = logits[a], y = logits[b];
-    if (bad(x) != bad(y)) return bad(x);
-    if (!bad(x) && x != y) return x > y;
-    return a < b;
-  });
-  const int m = std::min(k, n);
-  float* dl = upload(logits);
+  float* dl = nullptr;
   kc::TopPair* dout = nullptr;
   unsigned long long* scratch = nullptr;
+  CHECK(cudaMalloc(&dl, n * sizeof(float)));
   CHECK(cudaMalloc(&dout, kc::kTopMax * sizeof(kc::TopPair)));
   CHECK(cudaMalloc(&scratch, kc::top_logits_scratch_bytes(n)));
   CHECK(cudaMemset(scratch, 0, kc::top_logits_scratch_bytes(n)));
-  for (int round = 0; round < 2; ++round) {
-    CHECK(cudaMemset(dout, 0xff, kc::kTopMax * sizeof(kc::TopPair)));
-    kc::launch_top_logits(nullptr, dl, n, k, dout, scratch);
-    CHECK(cudaGetLastError());
-    const std::vector<kc::TopPair> got = download(dout, m);
-    int wrong = 0;
-    for (int j = 0; j < m; ++j) {
-      const float want = logits[order[j]];
-      wrong += got[j].id != order[j] || std::memcmp(&got[j].logit, &want, 4) != 0;
+  for (const bool rough : {true, false}) {
+    for (float& v : logits) {
+      if (!rough) {
+        v = nd(rng);
+        continue;
+      }
+      v = level(rng) / 16.0f;
+      if (v == 0.0f && u(rng) < 0.5f) v = -0.0f;
+      if (u(rng) < 0.05f) v = -INFINITY;
     }
-    failures += wrong != 0;
-    std::printf("top_logits %d logits, k %d%s: %d of %d pairs differ from the host's sort  %s\n", n, k,
-                nan_at >= 0 ? " (a NaN, an infinity)" : "", wrong, m, wrong ? "FAIL" : "ok");
+    if (nan_at >= 0) {
+      logits[nan_at] = std::nanf("");
+      logits[n - 1 - nan_at] = INFINITY;
+    }
+    auto bad = [](float v) { return std::isnan(v) || v == INFINITY; };
+    std::vector<int> order(n);
+    for (int i = 0; i < n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+      const float x = logits[a], y = logits[b];
+      if (bad(x) != bad(y)) return bad(x);
+      if (!bad(x) && x != y) return x > y;
+      return a < b;
+    });
+    const int m = std::min(k, n);
+    CHECK(cudaMemcpy(dl, logits.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+    for (int round = 0; round < 2; ++round) {
+      CHECK(cudaMemset(dout, 0xff, kc::kTopMax * sizeof(kc::TopPair)));
+      kc::launch_top_logits(nullptr, dl, n, k, dout, scratch);
+      CHECK(cudaGetLastError());
+      const std::vector<kc::TopPair> got = download(dout, m);
+      int wrong = 0;
+      for (int j = 0; j < m; ++j) {
+        const float want = logits[order[j]];
+        wrong += got[j].id != order[j] || std::memcmp(&got[j].logit, &want, 4) != 0;
+      }
+      failures += wrong != 0;
+      std::printf("top_logits %d %s logits, k %d%s: %d of %d pairs differ from the host's sort  %s\n", n,
+                  rough ? "rough" : "normal", k, nan_at >= 0 ? " (a NaN, an infinity)" : "", wrong, m,
+                  wrong ? "FAIL" : "ok");
+    }
+    const float us = 1e3f * median_ms([&] { kc::launch_top_logits(nullptr, dl, n, k, dout, scratch); }, 50);
+    std::printf("TIMING top_logits %d %s logits, k %d: %.1f us\n", n, rough ? "rough" : "normal", k, us);
   }
-  const float us = 1e3f * median_ms([&] { kc::launch_top_logits(nullptr, dl, n, k, dout, scratch); }, 50);
-  std::printf("TIMING top_logits %d logits, k %d: %.1f us\n", n, k, us);
   cudaFree(dl);
   cudaFree(dout);
   cudaFree(scratch);

@@ -46,19 +46,24 @@ __device__ __forceinline__ unsigned long long top_key(float v, int id) {
 
 // The k-th largest of the block's keys (kPer a thread; k <= kPer *
 // kTopThreads): the largest T with at least k keys >= T, one 8-bit digit of
-// T a pass, most significant first. Every thread calls it.
+// T a pass, most significant first; done early once every key left with
+// T's digits so far is needed (then T's lower digits are zeros). Every
+// thread calls it.
 template <int kPer>
 __device__ unsigned long long block_kth_key(const unsigned long long (&key)[kPer], int k) {
-  __shared__ unsigned hist[256];
+  __shared__ unsigned hist[2][256];  // this pass's, the next's (zeroed meanwhile)
   __shared__ unsigned long long found;
   __shared__ int found_need;
+  __shared__ bool found_all;
   const int lane = threadIdx.x % 32;
   unsigned long long prefix = 0;  // T's digits above `shift`
   int need = k;                   // keys >= T still to count among those matching prefix
-  for (int shift = 56; shift >= 0; shift -= 8) {
+  for (int i = threadIdx.x; i < 256; i += kTopThreads) hist[0][i] = 0;
+  __syncthreads();
+  for (int shift = 56, pass = 0; shift >= 0; shift -= 8, ++pass) {
+    unsigned* h = hist[pass % 2];
     const unsigned long long above = shift == 56 ? 0ull : ~0ull << (shift + 8);
-    for (int i = threadIdx.x; i < 256; i += kTopThreads) hist[i] = 0;
-    __syncthreads();
+    for (int i = threadIdx.x; i < 256; i += kTopThreads) hist[1 - pass % 2][i] = 0;
 #pragma unroll
     for (int j = 0; j < kPer; ++j) {
       const bool match = (key[j] & above) == prefix;
@@ -66,14 +71,14 @@ __device__ unsigned long long block_kth_key(const unsigned long long (&key)[kPer
       const unsigned active = __ballot_sync(0xffffffffu, match);
       if (match) {  // one atomic for the lanes of a warp with the same digit
         const unsigned peers = __match_any_sync(active, digit);
-        if (lane == __ffs(peers) - 1) atomicAdd(&hist[digit], __popc(peers));
+        if (lane == __ffs(peers) - 1) atomicAdd(&h[digit], __popc(peers));
       }
     }
     __syncthreads();
     if (threadIdx.x < 32) {  // lane l: digits 255 - 8l down to 248 - 8l
       unsigned c[8], sum = 0;
 #pragma unroll
-      for (int i = 0; i < 8; ++i) sum += c[i] = hist[255 - 8 * lane - i];
+      for (int i = 0; i < 8; ++i) sum += c[i] = h[255 - 8 * lane - i];
       unsigned incl = sum;
 #pragma unroll
       for (int off = 1; off < 32; off *= 2) {
@@ -86,6 +91,7 @@ __device__ unsigned long long block_kth_key(const unsigned long long (&key)[kPer
           if (cum + c[i] >= static_cast<unsigned>(need)) {
             found = prefix | (static_cast<unsigned long long>(255 - 8 * lane - i) << shift);
             found_need = need - static_cast<int>(cum);
+            found_all = cum + c[i] == static_cast<unsigned>(need);
             break;
           }
           cum += c[i];
@@ -95,7 +101,9 @@ __device__ unsigned long long block_kth_key(const unsigned long long (&key)[kPer
     __syncthreads();
     prefix = found;
     need = found_need;
+    if (found_all) break;  // the same for every thread
   }
+  __syncthreads();  // found read before a next call writes it
   return prefix;
 }
 
