@@ -19,6 +19,11 @@ float max_logit(const std::vector<TokenCandidate>& cands) {
   return m;
 }
 
+// A NaN or +infinity logit: no distribution to draw from.
+[[noreturn]] void refuse_logit(int32_t id, float l) {
+  throw std::runtime_error("sampler: the logit of token " + std::to_string(id) + " is " + std::to_string(l));
+}
+
 float min_p_threshold(float max_logit, float min_p) {
   return max_logit + std::log(min_p);
 }
@@ -175,8 +180,7 @@ void Sampler::filter_into(std::span<const float> logits, std::vector<TokenCandid
   out.reserve(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) {
     const float l = logits[i];
-    if (std::isnan(l) || l == INFINITY)
-      throw std::runtime_error("sampler: the logit of token " + std::to_string(i) + " is " + std::to_string(l));
+    if (std::isnan(l) || l == INFINITY) refuse_logit(int32_t(i), l);
     out.push_back({int32_t(i), l});
   }
   for (const auto& [token, bias] : params_.logit_bias) out[size_t(token)].logit += bias;
@@ -256,9 +260,7 @@ int32_t Sampler::sample_top(std::span<const TokenCandidate> top) {
   }
   // top_first puts NaN and +infinity first, the lowest id of them first: sample()'s error.
   const float l = scratch_.front().logit;
-  if (std::isnan(l) || l == INFINITY)
-    throw std::runtime_error("sampler: the logit of token " + std::to_string(scratch_.front().id) + " is " +
-                             std::to_string(l));
+  if (std::isnan(l) || l == INFINITY) refuse_logit(scratch_.front().id, l);
   truncate(scratch_, /*ranked=*/true);
   return draw();
 }

@@ -191,12 +191,7 @@ class CudaModel : public model::Forward {
   std::span<const float> decode(int32_t token, int pos, int seq = 0) override {
     validate({&token, 1}, pos, seq);
     if (!graph_exec_) graph_exec_ = capture(true);
-    int* hp = host_params();
-    hp[0] = pos;
-    hp[1] = token;
-    check(cudaGraphLaunch(graph_exec_, stream_), "cudaGraphLaunch");
-    check(cudaStreamSynchronize(stream_), "decode step");
-    filled_ = pos + 1;
+    replay_step(graph_exec_, token, pos);
     return {reinterpret_cast<const float*>(host_logits_.get()), static_cast<size_t>(s_.vocab)};
   }
 
@@ -217,12 +212,7 @@ class CudaModel : public model::Forward {
       top_exec_ = capture(true, 1, k);
       top_exec_k_ = k;
     }
-    int* hp = host_params();
-    hp[0] = pos;
-    hp[1] = token;
-    check(cudaGraphLaunch(top_exec_, stream_), "cudaGraphLaunch");
-    check(cudaStreamSynchronize(stream_), "decode step");
-    filled_ = pos + 1;
+    replay_step(top_exec_, token, pos);
     static_assert(sizeof(kc::TopPair) == sizeof(model::TokenLogit) &&
                   offsetof(kc::TopPair, logit) == offsetof(model::TokenLogit, logit));
     top_.resize(k);
@@ -454,6 +444,17 @@ class CudaModel : public model::Forward {
                                 std::to_string(s_.vocab - 1) + ")");
       }
     }
+  }
+
+  // One decode step through a graph captured with io (capture()): the
+  // parameters it copies in, the launch, the wait for what it copies out.
+  void replay_step(cudaGraphExec_t exec, int32_t token, int pos) {
+    int* hp = host_params();
+    hp[0] = pos;
+    hp[1] = token;
+    check(cudaGraphLaunch(exec, stream_), "cudaGraphLaunch");
+    check(cudaStreamSynchronize(stream_), "decode step");
+    filled_ = pos + 1;
   }
 
   kernels::cuda::ArgmaxNext argmax_next() const {
