@@ -86,9 +86,19 @@ void Scheduler::loop() {
     }
     if (batch_.empty()) continue;
     const auto t0 = std::chrono::steady_clock::now();
+    // One sequence whose sampler needs only the highest logits: just those
+    // (Forward::decode_top; the CUDA program selects them on the GPU).
+    const Slot& first = slots_[batch_slots_[0]];
+    const int32_t top_needed =
+        batch_.size() == 1 && first.job->top_logprobs < 0 ? first.sampler->candidates_needed() : 0;
     std::span<const float> logits;
+    std::span<const model::TokenLogit> top;
     try {
-      logits = fwd_.decode_batch(batch_);
+      if (top_needed > 0) {
+        top = fwd_.decode_top(batch_[0].token, batch_[0].pos, top_needed, batch_[0].seq);
+      } else {
+        logits = fwd_.decode_batch(batch_);
+      }
     } catch (const std::exception& e) {
       for (int i : batch_slots_) finish(slots_[i], FinishReason::kStop, e.what());
       continue;
@@ -99,7 +109,7 @@ void Scheduler::loop() {
     for (size_t i = 0; i < batch_.size(); ++i) {
       Slot& s = slots_[batch_slots_[i]];
       s.cached.push_back(s.pending);
-      on_logits(s, logits.subspan(i * n_vocab, n_vocab));
+      on_logits(s, top_needed > 0 ? logits : logits.subspan(i * n_vocab, n_vocab), top);
     }
   }
   // Stopping: nothing more is generated; every choice still owed an answer gets one.
@@ -192,11 +202,11 @@ void Scheduler::start(Slot& s) {
   }
 }
 
-void Scheduler::on_logits(Slot& s, std::span<const float> logits) {
+void Scheduler::on_logits(Slot& s, std::span<const float> logits, std::span<const model::TokenLogit> top) {
   GenJob& job = *s.job;
   int32_t tok = -1;
   try {
-    tok = s.sampler->sample(logits);
+    tok = top.empty() ? s.sampler->sample(logits) : s.sampler->sample_top(top);
     if (job.top_logprobs >= 0 && !tok_.is_eog(tok)) {
       s.out.logprobs.push_back(s.sampler->logprobs(logits, tok, job.top_logprobs));
     }

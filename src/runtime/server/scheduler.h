@@ -75,8 +75,10 @@ class Scheduler {
   void admit(std::vector<int>& started);
   int pick_slot(const std::vector<int32_t>& prompt) const;
   void start(Slot& s);
-  // Samples from `logits` and advances the slot: emits text, or finishes.
-  void on_logits(Slot& s, std::span<const float> logits);
+  // Samples from `logits`, or (top not empty) from the highest logits alone
+  // (Forward::decode_top; no log-probabilities asked), and advances the
+  // slot: emits text, or finishes.
+  void on_logits(Slot& s, std::span<const float> logits, std::span<const model::TokenLogit> top = {});
   void finish(Slot& s, runtime::FinishReason reason, const std::string& error = "");
   void flush_event(Slot& s);
   static void cancel_job(GenJob& job);
