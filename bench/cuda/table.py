@@ -58,8 +58,9 @@ if sys.argv[1] == "check":
             "equal" if r["greedy_equal"] else "DIFFER",
             r.get("sampled", "-" if top is None else ("equal" if r["sampled_equal"] else "differ")),
             "-" if top is None else ("equal" if top else "DIFFER")))
-    print("%d of %d models pass (greedy tokens equal, logits within 1e-3 relative RMS, sampled tokens from the "
-          "GPU's selection equal to those from all the logits)" % (len(rows) - bad, len(rows)))
+    print("%d of %d models pass (greedy tokens equal, logits within 1e-3 relative RMS%s)" % (
+        len(rows) - bad, len(rows), ", sampled tokens from the GPU's selection equal to those from all the logits"
+        if same[2] else ""))
     if same[2]:
         print("sampled tokens: equal to the interpreter's for %d of %d models; from the GPU's selection equal to "
               "those from all the logits for %d of %d" % (same[0], same[2], same[1], same[2]))
