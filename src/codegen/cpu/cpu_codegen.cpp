@@ -163,12 +163,7 @@ void Emitter::op(int i, const Op& op, const std::string& rows) {
 
 std::string Emitter::model_cpp() {
   const int n_ops = static_cast<int>(g_.ops.size());
-  int first_tail = n_ops;
-  for (int i = 0; i < n_ops; ++i) {
-    if (g_.ops[i].tail && first_tail == n_ops) first_tail = i;
-    if (!g_.ops[i].tail && first_tail < i) throw CodegenError("graph: a body op follows a tail op");
-  }
-  if (first_tail == n_ops) throw CodegenError("graph has no tail ops (nothing computes logits)");
+  const int first_tail = first_tail_op(g_);
   std::string layer;
   for (int i = 0; i < n_ops; ++i) {
     const Op& o = g_.ops[i];
@@ -181,8 +176,7 @@ std::string Emitter::model_cpp() {
             << "    std::memcpy(" << A(i, g_.hidden) << ", " << A(i, g_.hidden) << " + static_cast<size_t>(n - 1) * "
             << width(g_.hidden) << ", " << width(g_.hidden) << " * sizeof(float));\n  }\n";
     }
-    const size_t dot = o.name.find('.', 4);
-    const std::string this_layer = o.name.rfind("blk.", 0) == 0 && dot != std::string::npos ? o.name.substr(0, dot) : "";
+    const std::string this_layer = layer_of(o.name);
     if (this_layer != layer && !this_layer.empty()) body_ << "\n  // ---- " << this_layer << " ----\n";
     layer = this_layer;
     body_ << "  // " << o.name << "\n";

@@ -64,4 +64,20 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
   if (!out || !(out << text) || !out.flush()) throw CodegenError(p.string() + ": cannot write");
 }
 
+int first_tail_op(const graph::Graph& g) {
+  const int n_ops = static_cast<int>(g.ops.size());
+  int first_tail = n_ops;
+  for (int i = 0; i < n_ops; ++i) {
+    if (g.ops[i].tail && first_tail == n_ops) first_tail = i;
+    if (!g.ops[i].tail && first_tail < i) throw CodegenError("graph: a body op follows a tail op");
+  }
+  if (first_tail == n_ops) throw CodegenError("graph has no tail ops (nothing computes logits)");
+  return first_tail;
+}
+
+std::string layer_of(const std::string& op_name) {
+  const size_t dot = op_name.find('.', 4);
+  return op_name.rfind("blk.", 0) == 0 && dot != std::string::npos ? op_name.substr(0, dot) : "";
+}
+
 }  // namespace forge::codegen::cpu

@@ -1,11 +1,13 @@
-// What both code generators (the CPU target's and the CUDA target's) print
-// the same way: literals, the model's constants, and the files they write.
+// What both code generators (the CPU target's and the CUDA target's) do the
+// same way: literals, the model's constants, the files they write, and how
+// they walk the graph's ops (where the tail starts, which layer an op is of).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
+#include "graph/graph.h"
 #include "model/model_spec.h"
 
 namespace forge::codegen::cpu {
@@ -26,5 +28,13 @@ std::string model_constants(const model::ModelSpec& s);
 
 // Writes text to p; CodegenError if it cannot.
 void write_file(const std::filesystem::path& p, const std::string& text);
+
+// The index of g's first tail op (the ops that turn the hidden state into
+// logits); CodegenError if there is none or a body op follows one.
+int first_tail_op(const graph::Graph& g);
+
+// "blk.N" for an op named "blk.N.<something>", else "": the layer a
+// comment in the generated code names.
+std::string layer_of(const std::string& op_name);
 
 }  // namespace forge::codegen::cpu

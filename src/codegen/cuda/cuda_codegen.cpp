@@ -21,8 +21,10 @@ namespace forge::codegen::cuda {
 
 namespace fs = std::filesystem;
 using cpu::escaped;
+using cpu::first_tail_op;
 using cpu::flt;
 using cpu::hex64;
+using cpu::layer_of;
 using cpu::model_constants;
 using cpu::write_file;
 using graph::Graph;
@@ -564,12 +566,7 @@ std::string Emitter::model_cu() {
   }
   if (s_.n_head % s_.n_head_kv != 0) throw CodegenError("query heads are not a multiple of key/value heads");
   const int n_ops = static_cast<int>(g_.ops.size());
-  int first_tail = n_ops;
-  for (int i = 0; i < n_ops; ++i) {
-    if (g_.ops[i].tail && first_tail == n_ops) first_tail = i;
-    if (!g_.ops[i].tail && first_tail < i) throw CodegenError("graph: a body op follows a tail op");
-  }
-  if (first_tail == n_ops) throw CodegenError("graph has no tail ops (nothing computes logits)");
+  const int first_tail = first_tail_op(g_);
   std::string layer;
   for (int i = 0; i < n_ops; ++i) {
     const Op& o = g_.ops[i];
@@ -582,8 +579,7 @@ std::string Emitter::model_cu() {
             << "    kc::launch(kc::copy_row, dim3(kc::blocks_for(" << width(g_.hidden) << ", 256)), dim3(256), 0, stream_, "
             << F(i, g_.hidden) << ", " << width(g_.hidden) << ", n - 1);\n  }\n";
     }
-    const size_t dot = o.name.find('.', 4);
-    const std::string this_layer = o.name.rfind("blk.", 0) == 0 ? o.name.substr(0, dot) : "";
+    const std::string this_layer = layer_of(o.name);
     if (this_layer != layer && !this_layer.empty()) body_ << "\n  // " << this_layer << "\n";
     layer = this_layer;
     const std::string rows = o.tail ? "rows" : "n";
