@@ -30,10 +30,14 @@ struct TokenLogit {
   float logit;
 };
 
-// decode_top's order: a NaN or +infinity logit first (the sampler refuses
-// them, naming the lowest such id), then the higher logit, then the lower id.
+// A logit no distribution can be drawn from: NaN or +infinity (the sampler
+// and the log-probabilities refuse it; -infinity is a banned token).
+inline bool unusable_logit(float l) { return std::isnan(l) || l == INFINITY; }
+
+// decode_top's order: an unusable logit first (the sampler refuses them,
+// naming the lowest such id), then the higher logit, then the lower id.
 inline bool top_first(const TokenLogit& a, const TokenLogit& b) {
-  const bool bad_a = std::isnan(a.logit) || a.logit == INFINITY, bad_b = std::isnan(b.logit) || b.logit == INFINITY;
+  const bool bad_a = unusable_logit(a.logit), bad_b = unusable_logit(b.logit);
   if (bad_a != bad_b) return bad_a;
   if (!bad_a && a.logit != b.logit) return a.logit > b.logit;
   return a.id < b.id;

@@ -180,7 +180,7 @@ void Sampler::filter_into(std::span<const float> logits, std::vector<TokenCandid
   out.reserve(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) {
     const float l = logits[i];
-    if (std::isnan(l) || l == INFINITY) refuse_logit(int32_t(i), l);
+    if (model::unusable_logit(l)) refuse_logit(int32_t(i), l);
     out.push_back({int32_t(i), l});
   }
   for (const auto& [token, bias] : params_.logit_bias) out[size_t(token)].logit += bias;
@@ -260,7 +260,7 @@ int32_t Sampler::sample_top(std::span<const TokenCandidate> top) {
   }
   // top_first puts NaN and +infinity first, the lowest id of them first: sample()'s error.
   const float l = scratch_.front().logit;
-  if (std::isnan(l) || l == INFINITY) refuse_logit(scratch_.front().id, l);
+  if (model::unusable_logit(l)) refuse_logit(scratch_.front().id, l);
   truncate(scratch_, /*ranked=*/true);
   return draw();
 }

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "model/forward.h"
+
 namespace forge::runtime {
 
 TokenLogprobs token_logprobs(std::span<const float> logits, const std::map<int32_t, float>& logit_bias, int32_t chosen,
@@ -17,7 +19,7 @@ TokenLogprobs token_logprobs(std::span<const float> logits, const std::map<int32
 
   std::vector<TokenLogprob> all(n);
   for (size_t i = 0; i < n; ++i) {
-    if (std::isnan(logits[i]) || logits[i] == INFINITY)
+    if (model::unusable_logit(logits[i]))
       throw std::runtime_error("logprobs: the logit of token " + std::to_string(i) + " is " +
                                std::to_string(logits[i]));
     all[i] = {int32_t(i), logits[i]};
