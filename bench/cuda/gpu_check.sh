@@ -103,6 +103,36 @@ if [[ " $PARTS " == *" check "* ]]; then
   python3 bench/cuda/table.py check "$OUT/check.jsonl"
   echo "== the same, the prompt one token a step (FORGE_CUDA_STEP_TOKENS=1: the decode kernels)"
   python3 bench/cuda/table.py check "$OUT/check-decode.jsonl"
+  # Other samplers that draw from the GPU's selection (Sampler::top_needed): top-p or min-p
+  # without top-k (the 128 highest logits and the row's softmax mass; where those do not decide
+  # the token, the whole row), penalties with top-k or greedy (one candidate more a penalized
+  # token). The program's tokens from the GPU's selection must equal those from all its logits.
+  echo "== other samplers, 24 tokens, seed 7: the program's tokens from the GPU's selection against those from all its logits (must be equal), and against the interpreter's"
+  : >"$OUT/check-samplers.txt"
+  for name in stories260K llama-q8_0 llama-k-Q4_0 qwen2-Q4_K_M gemma2-f16; do
+    model=$(awk -v n="$name" '$1 == n {print $2}' "$W/models.txt")
+    [ -n "$model" ] || continue
+    for s in "--top-k 0 --top-p 0.9" "--top-k 0 --top-p 1 --min-p 0.2" "--top-k 0 --top-p 0.5 --temp 0.7" \
+      "--repeat-penalty 1.3 --presence-penalty 0.5" "--greedy --frequency-penalty 1.5"; do
+      run=(-p "Once upon a time" --seed 7 -n 24 --ignore-eos --json --no-stats $s)
+      $FORGE run -m "$model" "${run[@]}" >"$W/$name.xs.json" 2>/dev/null
+      "$W/$name/model" "${run[@]}" >"$W/$name.xg.json" 2>/dev/null
+      FORGE_CUDA_TOP_LOGITS=0 "$W/$name/model" "${run[@]}" >"$W/$name.xa.json" 2>/dev/null
+      python3 -c '
+import json, sys
+def tokens(p):
+    try:
+        return json.load(open(p))["tokens"]
+    except Exception:
+        return None
+i, g, a = (tokens(p) for p in sys.argv[3:6])
+top = "missing run" if g is None or a is None else ("equal" if g == a else "DIFFER")
+print("%-16s %-46s top: %-11s interpreter: %s" % (sys.argv[1], sys.argv[2], top,
+      "missing run" if i is None or g is None else ("equal" if i == g else "differ")))
+' "$name" "$s" "$W/$name.xs.json" "$W/$name.xg.json" "$W/$name.xa.json" | tee -a "$OUT/check-samplers.txt"
+    done
+  done
+  echo "$(grep -c 'top: equal' "$OUT/check-samplers.txt") of $(wc -l <"$OUT/check-samplers.txt") runs: the GPU's selection gives the tokens all the logits give"
 fi
 
 # The prompt one token a step again, every program built with the decode

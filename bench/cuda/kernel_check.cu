@@ -39,6 +39,7 @@
 #include "kernels/cuda/matvec.cuh"
 #include "kernels/cuda/mmq.cuh"
 #include "kernels/cuda/top_logits.cuh"
+#include "model/forward.h"
 
 namespace kc = forge::kernels::cuda;
 using namespace forge::quant;
@@ -694,7 +695,9 @@ void check_argmax(int n, int offset, std::mt19937& rng) {
 // then the lower id), for two kinds of logits: on a coarse grid (many ties)
 // with zeros of both signs and a share of -infinity, and normal ones (as a
 // model's: few ties, the radix selection stops early); with nan_at >= 0 a
-// NaN and an infinity among them. Twice each (the ticket reset), then timed.
+// NaN and an infinity among them. Twice each (the ticket reset), the second
+// time with the softmax mass, against model::softmax_mass's sum in id order
+// (within 1e-12: another order of double sums), then timed.
 void check_top_logits(int n, int k, int nan_at, std::mt19937& rng) {
   std::uniform_int_distribution<int> level(-60, 60);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
@@ -705,6 +708,8 @@ void check_top_logits(int n, int k, int nan_at, std::mt19937& rng) {
   unsigned long long* scratch = nullptr;
   CHECK(cudaMalloc(&dl, n * sizeof(float)));
   CHECK(cudaMalloc(&dout, kc::kTopMax * sizeof(kc::TopPair)));
+  double* dmass = nullptr;
+  CHECK(cudaMalloc(&dmass, sizeof(double)));
   CHECK(cudaMalloc(&scratch, kc::top_logits_scratch_bytes(n)));
   CHECK(cudaMemset(scratch, 0, kc::top_logits_scratch_bytes(n)));
   for (const bool rough : {true, false}) {
@@ -734,7 +739,8 @@ void check_top_logits(int n, int k, int nan_at, std::mt19937& rng) {
     CHECK(cudaMemcpy(dl, logits.data(), n * sizeof(float), cudaMemcpyHostToDevice));
     for (int round = 0; round < 2; ++round) {
       CHECK(cudaMemset(dout, 0xff, kc::kTopMax * sizeof(kc::TopPair)));
-      kc::launch_top_logits(nullptr, dl, n, k, dout, scratch);
+      CHECK(cudaMemset(dmass, 0xff, sizeof(double)));
+      kc::launch_top_logits(nullptr, dl, n, k, dout, round == 1 ? dmass : nullptr, scratch);
       CHECK(cudaGetLastError());
       const std::vector<kc::TopPair> got = download(dout, m);
       int wrong = 0;
@@ -746,12 +752,28 @@ void check_top_logits(int n, int k, int nan_at, std::mt19937& rng) {
       std::printf("top_logits %d %s logits, k %d%s: %d of %d pairs differ from the host's sort  %s\n", n,
                   rough ? "rough" : "normal", k, nan_at >= 0 ? " (a NaN, an infinity)" : "", wrong, m,
                   wrong ? "FAIL" : "ok");
+      if (round == 1 && nan_at < 0) {
+        const double want = forge::model::softmax_mass(logits), got_mass = download(dmass, 1)[0];
+        const double rel = std::abs(got_mass - want) / want;
+        failures += !(rel <= 1e-12);
+        std::printf("top_logits %d %s logits: softmax mass %.17g, host %.17g, relative difference %.2g  %s\n", n,
+                    rough ? "rough" : "normal", got_mass, want, rel, rel <= 1e-12 ? "ok" : "FAIL");
+      }
     }
-    const float us = 1e3f * median_ms([&] { kc::launch_top_logits(nullptr, dl, n, k, dout, scratch); }, 50);
-    std::printf("TIMING top_logits %d %s logits, k %d: %.1f us\n", n, rough ? "rough" : "normal", k, us);
+    for (const bool with_mass : {false, true}) {
+      const float us = 1e3f * median_ms(
+                                  [&] {
+                                    kc::launch_top_logits(nullptr, dl, n, k, dout, with_mass ? dmass : nullptr,
+                                                          scratch);
+                                  },
+                                  50);
+      std::printf("TIMING top_logits %d %s logits, k %d%s: %.1f us\n", n, rough ? "rough" : "normal", k,
+                  with_mass ? ", with the mass" : "", us);
+    }
   }
   cudaFree(dl);
   cudaFree(dout);
+  cudaFree(dmass);
   cudaFree(scratch);
 }
 

@@ -43,6 +43,26 @@ inline bool top_first(const TokenLogit& a, const TokenLogit& b) {
   return a.id < b.id;
 }
 
+// The softmax's denominator at temperature 1: the sum over every logit l of
+// exp(l - m), m the highest finite logit, in double (0 when every logit is
+// -infinity; NaN or +infinity logits make it meaningless: the sampler
+// refuses them first).
+inline double softmax_mass(std::span<const float> logits) {
+  float m = -INFINITY;
+  for (float l : logits) m = std::max(m, l);
+  if (m == -INFINITY) return 0.0;
+  double sum = 0.0;
+  for (float l : logits) sum += std::exp(static_cast<double>(l) - m);
+  return sum;
+}
+
+// What Forward::decode_top returns: the highest logits, in top_first order,
+// and (where asked for) softmax_mass of the whole row, else NaN.
+struct TopLogits {
+  std::span<const TokenLogit> top;
+  double mass = NAN;
+};
+
 // The min(k, logits.size()) first of `logits` in top_first order, into *out in that order.
 inline void top_logits(std::span<const float> logits, int k, std::vector<TokenLogit>* out) {
   out->resize(logits.size());
@@ -75,15 +95,19 @@ class Forward {
   virtual std::span<const float> decode(int32_t token, int pos, int seq = 0) {
     return prefill({&token, 1}, pos, Logits::kLast, seq);
   }
-  // One token; the k highest logits for the next one, in top_first order:
-  // all that a sampler drawing from the top k needs
-  // (runtime::Sampler::candidates_needed). The base version selects them
-  // from decode()'s logits; the CUDA program selects them on the GPU, so k
-  // pairs cross PCIe instead of n_vocab logits.
-  virtual std::span<const TokenLogit> decode_top(int32_t token, int pos, int k, int seq = 0) {
-    top_logits(decode(token, pos, seq), k, &top_);
-    return top_;
+  // One token; the k highest logits for the next one, in top_first order,
+  // and with `mass` the row's softmax_mass: all that a sampler drawing from
+  // the highest logits needs (runtime::Sampler::top_needed). The base
+  // version takes them from decode()'s logits; the CUDA program computes
+  // them on the GPU, so k pairs cross PCIe instead of n_vocab logits.
+  virtual TopLogits decode_top(int32_t token, int pos, int k, bool mass, int seq = 0) {
+    top_row_ = decode(token, pos, seq);
+    top_logits(top_row_, k, &top_);
+    return {top_, mass ? softmax_mass(top_row_) : NAN};
   }
+  // All the logits of the last decode_top() step (for a sampler its
+  // candidates did not decide); valid until the next call.
+  virtual std::span<const float> decode_top_row() { return top_row_; }
   // One token for each of several sequences in one step (continuous
   // batching): row i of the result holds the logits after batch[i]. The base
   // version runs them one by one.
@@ -109,6 +133,7 @@ class Forward {
  protected:
   std::vector<float> batch_logits_;
   std::vector<TokenLogit> top_;
+  std::span<const float> top_row_;  // the base decode_top()'s logits
 };
 
 }  // namespace forge::model

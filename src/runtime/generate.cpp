@@ -61,16 +61,19 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, Sampler& sampl
     if (!go_on) res.finish = FinishReason::kCancelled;
     return go_on;
   };
-  // Where the sampler needs only the highest logits (greedy, top-k), the
-  // decode steps return just those (Forward::decode_top).
-  const int32_t top_needed = sampler.candidates_needed();
-  std::span<const model::TokenLogit> top;
+  // Where the sampler needs only the highest logits (Sampler::top_needed),
+  // the decode steps return just those (Forward::decode_top); where they do
+  // not decide the token, it takes the step's whole row after all.
+  Sampler::TopNeed need;
+  model::TopLogits top;
   for (int i = 0;; ++i) {
     if (opts.max_tokens >= 0 && i >= opts.max_tokens) {
       res.finish = FinishReason::kLength;
       break;
     }
-    const int32_t tok = i > 0 && top_needed > 0 ? sampler.sample_top(top) : sampler.sample(logits);
+    std::optional<int32_t> drawn;
+    if (need.k > 0) drawn = sampler.sample_top(top.top, top.mass);
+    const int32_t tok = drawn ? *drawn : sampler.sample(need.k > 0 ? fwd_.decode_top_row() : logits);
     const bool is_stop_id = std::find(opts.stop_ids.begin(), opts.stop_ids.end(), tok) != opts.stop_ids.end();
     if ((!opts.ignore_eos && tok_.is_eog(tok)) || is_stop_id) {
       res.finish = FinishReason::kStop;
@@ -86,8 +89,9 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, Sampler& sampl
       res.finish = FinishReason::kContextFull;
       break;
     }
-    if (top_needed > 0) {
-      top = fwd_.decode_top(tok, static_cast<int>(cached_.size()), top_needed);
+    need = sampler.top_needed();
+    if (need.k > 0) {
+      top = fwd_.decode_top(tok, static_cast<int>(cached_.size()), need.k, need.mass);
     } else {
       logits = fwd_.decode(tok, static_cast<int>(cached_.size()));
     }

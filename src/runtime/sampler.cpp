@@ -120,6 +120,14 @@ void apply_min_p(std::vector<TokenCandidate>& cands, float min_p) {
   std::erase_if(cands, [&](const TokenCandidate& c) { return c.logit < threshold; });
 }
 
+// llama.cpp's repetition penalty (CTRL, Keskar et al. 2019, made sign-aware): a positive logit is
+// divided by the penalty, a negative (or zero) one multiplied, so a penalty > 1 always lowers it.
+// Then OpenAI's: logit -= count * frequency_penalty + (count > 0) * presence_penalty.
+float penalized(float logit, int32_t count, const SamplingParams& p) {
+  logit = logit <= 0.0f ? logit * p.repeat_penalty : logit / p.repeat_penalty;
+  return logit - (float(count) * p.frequency_penalty + p.presence_penalty);
+}
+
 }  // namespace
 
 Sampler::Sampler(SamplingParams params, int32_t vocab_size) : params_(std::move(params)), vocab_size_(vocab_size) {
@@ -159,16 +167,16 @@ void Sampler::reset() {
   rng_.seed(seed_);
 }
 
-// llama.cpp's repetition penalty (CTRL, Keskar et al. 2019, made sign-aware): a positive logit is
-// divided by the penalty, a negative (or zero) one multiplied, so a penalty > 1 always lowers it.
-// Then OpenAI's: logit -= count * frequency_penalty + (count > 0) * presence_penalty.
+bool Sampler::penalties_active() const {
+  return params_.penalty_last_n != 0 &&
+         (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f);
+}
+
 void Sampler::apply_penalties(std::vector<TokenCandidate>& cands) const {
-  const float rep = params_.repeat_penalty, freq = params_.frequency_penalty, pres = params_.presence_penalty;
-  if (rep == 1.0f && freq == 0.0f && pres == 0.0f) return;
+  if (!penalties_active()) return;
   for (const auto& [token, count] : counts_) {
     float& logit = cands[size_t(token)].logit;  // cands is still indexed by id here
-    logit = logit <= 0.0f ? logit * rep : logit / rep;
-    logit -= float(count) * freq + pres;
+    logit = penalized(logit, count, params_);
   }
 }
 
@@ -215,6 +223,10 @@ void Sampler::truncate(std::vector<TokenCandidate>& out, bool ranked) const {
   } else if (params_.min_p > 0.0f) {
     apply_min_p(out, params_.min_p);
   }
+  finish_survivors(out);
+}
+
+void Sampler::finish_survivors(std::vector<TokenCandidate>& out) const {
   // The draw walks the survivors in id order, whichever way the filters left them.
   const auto by_id = [](const TokenCandidate& a, const TokenCandidate& b) { return a.id < b.id; };
   if (!std::is_sorted(out.begin(), out.end(), by_id)) std::sort(out.begin(), out.end(), by_id);
@@ -233,26 +245,77 @@ double Sampler::next_uniform() {
   return double(rng_() >> 11) * 0x1.0p-53;
 }
 
-int32_t Sampler::candidates_needed() const {
-  const bool penalties =
-      params_.penalty_last_n != 0 &&
-      (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f);
-  if (!params_.logit_bias.empty() || penalties) return 0;
-  if (params_.temperature <= 0.0f) return 1;
-  if (params_.top_k > 0 && params_.top_k < vocab_size_) return params_.top_k + 1;
-  return 0;
+bool Sampler::only_lowering() const {
+  for (const auto& [token, bias] : params_.logit_bias) {
+    if (bias > 0.0f) return false;
+  }
+  return !penalties_active() || (params_.repeat_penalty >= 1.0f && params_.frequency_penalty >= 0.0f &&
+                                 params_.presence_penalty >= 0.0f);
 }
 
-int32_t Sampler::sample_top(std::span<const TokenCandidate> top) {
-  const int32_t needed = candidates_needed();
-  if (needed == 0) throw std::logic_error("sampler: these settings need every logit (sample_top)");
-  if (top.size() < size_t(needed)) {
+int32_t Sampler::tokens_adjusted() const {
+  return int32_t(params_.logit_bias.size() + (penalties_active() ? counts_.size() : 0));
+}
+
+Sampler::TopNeed Sampler::top_needed() const {
+  if (!only_lowering()) return {};
+  // A token the bias or a penalty lowers can leave the highest k + 1, letting in one from
+  // below them: one more candidate for each token touched keeps the k + 1 highest after them.
+  const int32_t adjusted = tokens_adjusted();
+  if (params_.temperature <= 0.0f) return {std::min(1 + adjusted, vocab_size_), false};
+  if (params_.top_k > 0 && params_.top_k < vocab_size_) {
+    return {int32_t(std::min<int64_t>(int64_t(params_.top_k) + 1 + adjusted, vocab_size_)), false};
+  }
+  if (adjusted > 0 || params_.typical_p < 1.0f) return {};
+  if (params_.top_p < 1.0f || params_.min_p > 0.0f) return {std::min(kNucleus, vocab_size_), params_.top_p < 1.0f};
+  return {};
+}
+
+void Sampler::adjust_candidates(std::vector<TokenCandidate>& cands) const {
+  if (params_.logit_bias.empty() && !penalties_active()) return;
+  for (auto& c : cands) {
+    if (const auto b = params_.logit_bias.find(c.id); b != params_.logit_bias.end()) c.logit += b->second;
+    if (!penalties_active()) continue;
+    if (const auto n = counts_.find(c.id); n != counts_.end()) c.logit = penalized(c.logit, n->second, params_);
+  }
+  std::sort(cands.begin(), cands.end(), model::top_first);
+}
+
+bool Sampler::nucleus_from_top(double mass) {
+  // The filters' order (apply_top_p_then_min_p, apply_min_p): the highest first, each token's
+  // mass exp(logit - max) summed in that order, as shortest_prefix_with_mass sums them. Only
+  // the row's total comes from elsewhere: a boundary within 1e-9 of it (far above the
+  // difference of two summation orders in double) is left to sample().
+  const float mx = scratch_.front().logit;
+  const float threshold = params_.min_p > 0.0f ? min_p_threshold(mx, params_.min_p) : -INFINITY;
+  const double target = params_.top_p < 1.0f ? double(params_.top_p) * mass : INFINITY;
+  const double lo = target * (1 - 1e-9), hi = target * (1 + 1e-9);
+  double cum = 0;
+  for (size_t i = 0; i < scratch_.size(); ++i) {
+    if (scratch_[i].logit < threshold) {  // min-p keeps the i before (top-p would keep as many or more)
+      scratch_.resize(i);
+      return true;
+    }
+    cum += std::exp(double(scratch_[i].logit) - mx);
+    if (cum >= hi) {
+      scratch_.resize(i + 1);
+      return true;
+    }
+    if (cum >= lo) return false;
+  }
+  return false;  // the kept tokens may reach past the candidates
+}
+
+std::optional<int32_t> Sampler::sample_top(std::span<const TokenCandidate> top, double mass) {
+  const TopNeed need = top_needed();
+  if (need.k == 0) throw std::logic_error("sampler: these settings need every logit (sample_top)");
+  if (top.size() < size_t(need.k)) {
     throw std::invalid_argument("sampler: got " + std::to_string(top.size()) + " candidates, " +
-                                std::to_string(needed) + " needed");
+                                std::to_string(need.k) + " needed");
   }
   scratch_.assign(top.begin(), top.end());
   std::sort(scratch_.begin(), scratch_.end(), model::top_first);
-  scratch_.resize(size_t(needed));
+  scratch_.resize(size_t(need.k));
   for (const auto& c : scratch_) {
     if (c.id < 0 || c.id >= vocab_size_) {
       throw std::invalid_argument("sampler: candidate token " + std::to_string(c.id) + " is outside the vocabulary");
@@ -261,7 +324,25 @@ int32_t Sampler::sample_top(std::span<const TokenCandidate> top) {
   // top_first puts NaN and +infinity first, the lowest id of them first: sample()'s error.
   const float l = scratch_.front().logit;
   if (model::unusable_logit(l)) refuse_logit(scratch_.front().id, l);
-  truncate(scratch_, /*ranked=*/true);
+  if (need.mass && !std::isfinite(mass)) throw std::invalid_argument("sampler: top-p needs the logits' mass");
+  const bool greedy = params_.temperature <= 0.0f;
+  if (greedy || (params_.top_k > 0 && params_.top_k < vocab_size_)) {
+    // The highest after the bias and penalties, and one more for top-k (see top_needed()).
+    adjust_candidates(scratch_);
+    scratch_.resize(std::min(scratch_.size(), size_t(greedy ? 1 : params_.top_k + 1)));
+    truncate(scratch_, /*ranked=*/true);
+    return draw();
+  }
+  // top-p or min-p alone. Where a -infinity is among the candidates (or they are the whole
+  // row), every finite token is: truncate() sees them all, as sample() would.
+  const size_t n = scratch_.size();
+  std::erase_if(scratch_, [](const TokenCandidate& c) { return c.logit == -INFINITY; });
+  if (scratch_.size() < n || n == size_t(vocab_size_)) {
+    truncate(scratch_, /*ranked=*/true);
+    return draw();
+  }
+  if (!nucleus_from_top(mass)) return std::nullopt;
+  finish_survivors(scratch_);
   return draw();
 }
 

@@ -14,7 +14,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cmath>
 #include <deque>
+#include <optional>
 #include <random>
 #include <span>
 #include <unordered_map>
@@ -38,15 +40,29 @@ class Sampler {
   // is NaN or +infinity or if every token is banned (-infinity).
   int32_t sample(std::span<const float> logits);
 
-  // How many of the highest logits decide the next token (greedy: 1; top-k: k + 1, the extra
-  // one telling whether more than k tokens are left), or 0 when every logit can matter (a logit
-  // bias or a penalty moves tokens past others; no top-k). Then sample_top() of that many, from
-  // Forward::decode_top, returns what sample() of all the logits would.
-  int32_t candidates_needed() const;
-  // sample() from the candidates_needed() highest logits (more are fine), in any order; the
-  // same errors as sample() for a NaN or +infinity among them and for every token banned.
-  // Throws std::logic_error when candidates_needed() is 0, std::invalid_argument for too few.
-  int32_t sample_top(std::span<const TokenCandidate> top);
+  // What sample_top() needs from a decode step (Forward::decode_top), or k 0 when every
+  // logit can matter. Greedy: the highest logit; top-k: the k + 1 highest (the extra one tells
+  // whether more than k tokens are left); top-p or min-p without top-k: the kNucleus highest and
+  // (top-p) the softmax mass of the row. A logit bias or penalty that can only lower logits
+  // (bias <= 0, repeat penalty >= 1, frequency and presence penalties >= 0) adds one candidate
+  // for each token it touches, with greedy or top-k; anything that can raise a logit, or a
+  // bias or penalty without top-k, or typical-p without top-k, needs every logit. Depends on the
+  // accepted tokens (the penalties' window): ask before each step.
+  struct TopNeed {
+    int32_t k = 0;
+    bool mass = false;
+  };
+  static constexpr int32_t kNucleus = 128;
+  TopNeed top_needed() const;
+  // sample() from the top_needed() highest logits (more are fine), in any order, and the row's
+  // softmax mass where top_needed() asks for it (model::softmax_mass: a mass summed in another
+  // order, as the GPU's, is fine). The same errors as sample() for a NaN or +infinity among
+  // them and for every token banned. Returns nullopt, drawing nothing, where they do not decide
+  // the token (top-p or min-p without top-k: the kept tokens reach past the candidates, or the
+  // mass of a prefix of them lies within 1e-9 of top-p's share): then sample() all the logits.
+  // Throws std::logic_error when top_needed() asks for every logit, std::invalid_argument for
+  // too few candidates or a missing mass.
+  std::optional<int32_t> sample_top(std::span<const TokenCandidate> top, double mass = NAN);
 
   // The tokens the draw would choose from, with their final logits (after bias, penalties,
   // filters and temperature), in id order; for greedy, the one argmax token. For tests and debugging.
@@ -77,6 +93,17 @@ class Sampler {
   // The seeded draw from the survivors in scratch_.
   int32_t draw();
   void apply_penalties(std::vector<TokenCandidate>& cands) const;
+  // The logit bias and the penalties are active; they can only lower logits; the tokens they touch.
+  bool penalties_active() const;
+  bool only_lowering() const;
+  int32_t tokens_adjusted() const;
+  // The bias and penalties on candidates in top_first order (only lowering), sorted again.
+  void adjust_candidates(std::vector<TokenCandidate>& cands) const;
+  // top-p / min-p without top-k from the highest logits (scratch_, top_first order, no
+  // -infinity) and the row's mass: false where they do not decide the kept tokens.
+  bool nucleus_from_top(double mass);
+  // The draw's order (by id) and the temperature, after the filters.
+  void finish_survivors(std::vector<TokenCandidate>& out) const;
   // A uniform double in [0, 1) from the top 53 bits of one raw engine output (portable, unlike
   // std::uniform_real_distribution whose algorithm each standard library picks).
   double next_uniform();

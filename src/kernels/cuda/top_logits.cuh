@@ -9,7 +9,10 @@
 // registers), find the k-th largest key among them by radix selection (8
 // bits a pass, a shared histogram) and keep the keys from it up; the block
 // that finishes last (a ticket counter) does the same over the kept keys
-// (kTopMerge a round), then places each of the k by its rank.
+// (kTopMerge a round), then places each of the k by its rank. Where asked,
+// the row's softmax mass too (model::softmax_mass: the sum of exp(l - m)
+// over every logit, m the highest, in double): each block its highest
+// logit and its sum below it, the last block the sum of theirs, rescaled.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -31,9 +34,15 @@ struct TopPair {
 };
 
 // Device memory for a row of n logits: each block's kept keys, the ticket
-// (zero before the first launch; the last block resets it).
+// (zero before the first launch; the last block resets it), each block's
+// highest logit and sum below it (BlockMass).
 inline size_t top_logits_blocks(int n) { return (static_cast<size_t>(n) + kTopChunk - 1) / kTopChunk; }
-inline size_t top_logits_scratch_bytes(int n) { return top_logits_blocks(n) * kTopMax * 8 + 16; }
+struct BlockMass {
+  double max, sum;
+};
+inline size_t top_logits_scratch_bytes(int n) {
+  return top_logits_blocks(n) * (kTopMax * 8 + sizeof(BlockMass)) + 16;
+}
 
 __device__ __forceinline__ unsigned long long top_key(float v, int id) {
   uint32_t o = 0xffffffffu;  // NaN, +infinity: first
@@ -124,29 +133,82 @@ __device__ void block_top_keys(const unsigned long long (&key)[kPer], int k, uns
   __syncthreads();
 }
 
-// k in 1..kTopMax; scratch: top_logits_scratch_bytes(n), zeroed once.
+// The block's reduction of v by op (every thread calls it; all get the result).
+template <class T, class Op>
+__device__ T block_reduce(T v, Op op) {
+  __shared__ T part[kTopThreads / 32];
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+  __syncthreads();  // part free (an earlier call read it)
+  if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = v;
+  __syncthreads();
+  v = part[0];
+  for (int i = 1; i < kTopThreads / 32; ++i) v = op(v, part[i]);
+  return v;
+}
+
+// sum over the block's values v of exp(v - m), m their highest (mass.max;
+// -infinity and sum 0 where all are -infinity).
+template <int kPer>
+__device__ BlockMass block_mass(const float (&v)[kPer]) {
+  float m = -INFINITY;
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) m = fmaxf(m, v[j]);
+  m = block_reduce(m, [](float a, float b) { return fmaxf(a, b); });
+  double s = 0.0;
+  if (m != -INFINITY) {
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) s += exp(static_cast<double>(v[j]) - m);
+  }
+  s = block_reduce(s, [](double a, double b) { return a + b; });
+  return {static_cast<double>(m), s};
+}
+
+// k in 1..kTopMax; scratch: top_logits_scratch_bytes(n), zeroed once; mass:
+// where not null, the row's softmax mass.
 __global__ void __launch_bounds__(kTopThreads)
-    top_logits(const float* logits, int n, int k, TopPair* out, unsigned long long* scratch) {
+    top_logits(const float* logits, int n, int k, TopPair* out, double* mass, unsigned long long* scratch) {
   __shared__ unsigned long long list[kTopMax];
   __shared__ bool last;
   pdl_wait();
   pdl_launch_dependents();
   const int base = blockIdx.x * kTopChunk;
   unsigned long long key[kTopPer];
+  float v[kTopPer];
 #pragma unroll
   for (int j = 0; j < kTopPer; ++j) {
     const int i = base + j * kTopThreads + threadIdx.x;
-    key[j] = i < n ? top_key(logits[i], i) : 0ull;  // 0: below every logit
+    v[j] = i < n ? logits[i] : -INFINITY;
+    key[j] = i < n ? top_key(v[j], i) : 0ull;  // 0: below every logit
+  }
+  unsigned* ticket = reinterpret_cast<unsigned*>(scratch + static_cast<size_t>(gridDim.x) * kTopMax);
+  BlockMass* masses = reinterpret_cast<BlockMass*>(ticket + 4);
+  if (mass) {
+    const BlockMass bm = block_mass(v);
+    if (threadIdx.x == 0) masses[blockIdx.x] = bm;
   }
   block_top_keys<kTopPer>(key, k, list);
   for (int j = threadIdx.x; j < k; j += kTopThreads) scratch[static_cast<size_t>(blockIdx.x) * k + j] = list[j];
-  unsigned* ticket = reinterpret_cast<unsigned*>(scratch + static_cast<size_t>(gridDim.x) * kTopMax);
   __threadfence();  // the kept keys before the ticket
   __syncthreads();
   if (threadIdx.x == 0) last = atomicAdd(ticket, 1u) == gridDim.x - 1;
   __syncthreads();
   if (!last) return;
   __threadfence();  // the other blocks' keys after their tickets
+  if (mass && threadIdx.x < 32) {  // the blocks' sums rescaled to the highest logit of all
+    double m = -INFINITY;
+    for (unsigned b = threadIdx.x; b < gridDim.x; b += 32) m = fmax(m, __ldcg(&masses[b].max));
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) m = fmax(m, __shfl_xor_sync(0xffffffffu, m, off));
+    double s = 0.0;
+    for (unsigned b = threadIdx.x; b < gridDim.x; b += 32) {
+      const double bm = __ldcg(&masses[b].max);
+      if (bm != -INFINITY) s += __ldcg(&masses[b].sum) * exp(bm - m);
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+    if (threadIdx.x == 0) *mass = s;
+  }
   // Rounds over the kept keys: the best k so far (list) and up to
   // kTopMerge - k more.
   const int kept = static_cast<int>(gridDim.x) * k;
@@ -173,11 +235,12 @@ __global__ void __launch_bounds__(kTopThreads)
   if (threadIdx.x == 0) *ticket = 0;  // for the next launch (after this one, in stream order)
 }
 
-// The min(k, n) first of logits[0, n) in top_first order into out[0, ..).
-inline void launch_top_logits(cudaStream_t s, const float* logits, int n, int k, TopPair* out,
+// The min(k, n) first of logits[0, n) in top_first order into out[0, ..),
+// and where mass is not null, the row's softmax mass into *mass.
+inline void launch_top_logits(cudaStream_t s, const float* logits, int n, int k, TopPair* out, double* mass,
                               unsigned long long* scratch) {
   launch(top_logits, dim3(static_cast<unsigned>(top_logits_blocks(n))), dim3(kTopThreads), 0, s, logits, n,
-         k < n ? k : n, out, scratch);
+         k < n ? k : n, out, mass, scratch);
 }
 
 }  // namespace forge::kernels::cuda

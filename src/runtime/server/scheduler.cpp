@@ -89,13 +89,14 @@ void Scheduler::loop() {
     // One sequence whose sampler needs only the highest logits: just those
     // (Forward::decode_top; the CUDA program selects them on the GPU).
     const Slot& first = slots_[batch_slots_[0]];
-    const int32_t top_needed =
-        batch_.size() == 1 && first.job->top_logprobs < 0 ? first.sampler->candidates_needed() : 0;
+    const runtime::Sampler::TopNeed need = batch_.size() == 1 && first.job->top_logprobs < 0
+                                               ? first.sampler->top_needed()
+                                               : runtime::Sampler::TopNeed{};
     std::span<const float> logits;
-    std::span<const model::TokenLogit> top;
+    model::TopLogits top;
     try {
-      if (top_needed > 0) {
-        top = fwd_.decode_top(batch_[0].token, batch_[0].pos, top_needed, batch_[0].seq);
+      if (need.k > 0) {
+        top = fwd_.decode_top(batch_[0].token, batch_[0].pos, need.k, need.mass, batch_[0].seq);
       } else {
         logits = fwd_.decode_batch(batch_);
       }
@@ -109,7 +110,7 @@ void Scheduler::loop() {
     for (size_t i = 0; i < batch_.size(); ++i) {
       Slot& s = slots_[batch_slots_[i]];
       s.cached.push_back(s.pending);
-      on_logits(s, top_needed > 0 ? logits : logits.subspan(i * n_vocab, n_vocab), top);
+      on_logits(s, need.k > 0 ? logits : logits.subspan(i * n_vocab, n_vocab), top);
     }
   }
   // Stopping: nothing more is generated; every choice still owed an answer gets one.
@@ -202,11 +203,13 @@ void Scheduler::start(Slot& s) {
   }
 }
 
-void Scheduler::on_logits(Slot& s, std::span<const float> logits, std::span<const model::TokenLogit> top) {
+void Scheduler::on_logits(Slot& s, std::span<const float> logits, const model::TopLogits& top) {
   GenJob& job = *s.job;
   int32_t tok = -1;
   try {
-    tok = top.empty() ? s.sampler->sample(logits) : s.sampler->sample_top(top);
+    std::optional<int32_t> drawn;
+    if (!top.top.empty()) drawn = s.sampler->sample_top(top.top, top.mass);
+    tok = drawn ? *drawn : s.sampler->sample(top.top.empty() ? logits : fwd_.decode_top_row());
     if (job.top_logprobs >= 0 && !tok_.is_eog(tok)) {
       s.out.logprobs.push_back(s.sampler->logprobs(logits, tok, job.top_logprobs));
     }

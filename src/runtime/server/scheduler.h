@@ -75,10 +75,11 @@ class Scheduler {
   void admit(std::vector<int>& started);
   int pick_slot(const std::vector<int32_t>& prompt) const;
   void start(Slot& s);
-  // Samples from `logits`, or (top not empty) from the highest logits alone
-  // (Forward::decode_top; no log-probabilities asked), and advances the
-  // slot: emits text, or finishes.
-  void on_logits(Slot& s, std::span<const float> logits, std::span<const model::TokenLogit> top = {});
+  // Samples from `logits`, or (top.top not empty) from the highest logits
+  // alone (Forward::decode_top; no log-probabilities asked; where they do not
+  // decide, from the step's whole row), and advances the slot: emits text,
+  // or finishes.
+  void on_logits(Slot& s, std::span<const float> logits, const model::TopLogits& top = {});
   void finish(Slot& s, runtime::FinishReason reason, const std::string& error = "");
   void flush_event(Slot& s);
   static void cancel_job(GenJob& job);

@@ -127,8 +127,8 @@ class CudaModel : public model::Forward {
     host_params_ = pinned_alloc((2 + s.max_batch) * sizeof(int));
     host_logits_ = pinned_alloc(static_cast<size_t>(s.vocab) * sizeof(float));
     top_scratch_ = device_alloc(kernels::cuda::top_logits_scratch_bytes(s.vocab), "cudaMalloc");
-    top_out_ = device_alloc(kernels::cuda::kTopMax * sizeof(kernels::cuda::TopPair), "cudaMalloc");
-    host_top_ = pinned_alloc(kernels::cuda::kTopMax * sizeof(kernels::cuda::TopPair));
+    top_out_ = device_alloc(kTopOutBytes, "cudaMalloc");
+    host_top_ = pinned_alloc(kTopOutBytes);
     if (use_gemm) {
       gemm_scratch_ = device_alloc(gemm_bytes, "cudaMalloc (prefill GEMM scratch)");
       if (cublasCreate(&gemm_.handle) != CUBLAS_STATUS_SUCCESS) throw CudaError("cublasCreate failed");
@@ -196,28 +196,39 @@ class CudaModel : public model::Forward {
   }
 
   // One token through the decode graph; the k highest logits, selected on
-  // the GPU (top_logits.cuh): 8 bytes a candidate cross PCIe, not the row.
-  // More than kTopMax (or FORGE_CUDA_TOP_LOGITS=0): the base version, from
-  // all the logits.
-  std::span<const model::TokenLogit> decode_top(int32_t token, int pos, int k, int seq = 0) override {
+  // the GPU (top_logits.cuh), and where asked, the row's softmax mass: 8
+  // bytes a candidate cross PCIe, not the row. More than kTopMax (or
+  // FORGE_CUDA_TOP_LOGITS=0): the base version, from all the logits.
+  model::TopLogits decode_top(int32_t token, int pos, int k, bool mass, int seq = 0) override {
     namespace kc = forge::kernels::cuda;
-    if (k < 1 || k > kc::kTopMax || !settings_.top_on_gpu) return Forward::decode_top(token, pos, k, seq);
+    top_row_on_gpu_ = false;
+    if (k < 1 || k > kc::kTopMax || !settings_.top_on_gpu) return Forward::decode_top(token, pos, k, mass, seq);
     validate({&token, 1}, pos, seq);
     k = std::min(k, s_.vocab);
-    if (top_exec_ && top_exec_k_ != k) {
+    if (top_exec_ && (top_exec_k_ != k || top_exec_mass_ != mass)) {
       cudaGraphExecDestroy(top_exec_);
       top_exec_ = nullptr;
     }
     if (!top_exec_) {
-      top_exec_ = capture(true, 1, k);
+      top_exec_ = capture(true, 1, k, mass);
       top_exec_k_ = k;
+      top_exec_mass_ = mass;
     }
     replay_step(top_exec_, token, pos);
+    top_row_on_gpu_ = true;
     static_assert(sizeof(kc::TopPair) == sizeof(model::TokenLogit) &&
                   offsetof(kc::TopPair, logit) == offsetof(model::TokenLogit, logit));
     top_.resize(k);
-    std::memcpy(top_.data(), host_top_.get(), k * sizeof(kc::TopPair));
-    return top_;
+    std::memcpy(top_.data(), host_top_.get() + sizeof(double), k * sizeof(kc::TopPair));
+    double m = NAN;
+    if (mass) std::memcpy(&m, host_top_.get(), sizeof(double));
+    return {top_, m};
+  }
+  // The last decode_top() step's logits, still on the GPU: copied now.
+  std::span<const float> decode_top_row() override {
+    if (!top_row_on_gpu_) return Forward::decode_top_row();  // the last decode_top() took the base version
+    check(cudaMemcpy(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost), "logits");
+    return {reinterpret_cast<const float*>(host_logits_.get()), static_cast<size_t>(s_.vocab)};
   }
 
   void truncate(int pos, int seq = 0) override {
@@ -464,9 +475,10 @@ class CudaModel : public model::Forward {
 
   // Captures decode steps. With `io`, the graph copies the parameters in
   // from pinned memory first and the logits out last (decode()), or (top >
-  // 0) the `top` highest of them (decode_top()); without, it reads the
-  // parameters the previous replay's argmax left (on-device loop).
-  cudaGraphExec_t capture(bool io, int steps = 1, int top = 0) {
+  // 0) the `top` highest of them and (mass) their softmax mass
+  // (decode_top(); kTopOutBytes: the mass, then the pairs); without, it
+  // reads the parameters the previous replay's argmax left (on-device loop).
+  cudaGraphExec_t capture(bool io, int steps = 1, int top = 0, bool mass = false) {
     namespace kc = forge::kernels::cuda;
     cudaGraph_t graph = nullptr;
     check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
@@ -481,10 +493,12 @@ class CudaModel : public model::Forward {
       if (!argmax_taken_) kc::launch_argmax_next(stream_, logits_dev(), s_.vocab, argmax_next());
     }
     if (io && top > 0) {
-      auto* out = reinterpret_cast<kc::TopPair*>(top_out_.get());
+      auto* out = reinterpret_cast<kc::TopPair*>(top_out_.get() + sizeof(double));
       kc::launch_top_logits(stream_, logits_dev(), s_.vocab, top, out,
+                            mass ? reinterpret_cast<double*>(top_out_.get()) : nullptr,
                             reinterpret_cast<unsigned long long*>(top_scratch_.get()));
-      check(cudaMemcpyAsync(host_top_.get(), out, top * sizeof(kc::TopPair), cudaMemcpyDeviceToHost, stream_),
+      check(cudaMemcpyAsync(host_top_.get(), top_out_.get(), sizeof(double) + top * sizeof(kc::TopPair),
+                            cudaMemcpyDeviceToHost, stream_),
             "top logits");
     } else if (io) {
       check(cudaMemcpyAsync(host_logits_.get(), logits_dev(), s_.vocab * sizeof(float), cudaMemcpyDeviceToHost,
@@ -503,10 +517,13 @@ class CudaModel : public model::Forward {
   DeviceBytes weights_, arena_, acts_, kv_, params_, gen_tokens_, argmax_scratch_, gemm_scratch_, top_scratch_, top_out_;
   kernels::cuda::GemmContext gemm_;
   PinnedBytes host_params_, host_logits_, host_top_;
+  static constexpr size_t kTopOutBytes = sizeof(double) + kernels::cuda::kTopMax * sizeof(kernels::cuda::TopPair);
   std::vector<float> all_logits_;
   int filled_ = 0;
   cudaGraphExec_t graph_exec_ = nullptr, bench_exec_ = nullptr, bench_exec1_ = nullptr, top_exec_ = nullptr;
-  int top_exec_k_ = 0;  // the candidates top_exec_ selects
+  int top_exec_k_ = 0;  // the candidates top_exec_ selects, and whether it computes the mass
+  bool top_exec_mass_ = false;
+  bool top_row_on_gpu_ = false;  // the last decode_top() step's logits are (only) on the GPU
   bool profiling_ = false;
   bool argmax_wanted_ = false, argmax_taken_ = false;  // capture(): take_argmax()
   std::vector<std::pair<std::string, cudaEvent_t>> marks_;
