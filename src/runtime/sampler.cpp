@@ -164,7 +164,6 @@ void Sampler::accept(int32_t token) {
 void Sampler::reset() {
   window_.clear();
   counts_.clear();
-  undecided_ = full_draws_ = 0;
   rng_.seed(seed_);
 }
 
@@ -267,7 +266,7 @@ Sampler::TopNeed Sampler::top_needed() const {
   if (params_.top_k > 0 && params_.top_k < vocab_size_) {
     return {int32_t(std::min<int64_t>(int64_t(params_.top_k) + 1 + adjusted, vocab_size_)), false};
   }
-  if (adjusted > 0 || params_.typical_p < 1.0f || full_draws_ > 0) return {};
+  if (adjusted > 0 || params_.typical_p < 1.0f) return {};
   if (params_.top_p < 1.0f || params_.min_p > 0.0f) return {std::min(kNucleus, vocab_size_), params_.top_p < 1.0f};
   return {};
 }
@@ -342,18 +341,12 @@ std::optional<int32_t> Sampler::sample_top(std::span<const TokenCandidate> top, 
     truncate(scratch_, /*ranked=*/true);
     return draw();
   }
-  if (!nucleus_from_top(mass)) {
-    undecided_ = std::min(undecided_ + 1, 6);
-    full_draws_ = 1 << undecided_;  // counting the caller's sample() of this step's row
-    return std::nullopt;
-  }
-  undecided_ = 0;
+  if (!nucleus_from_top(mass)) return std::nullopt;
   finish_survivors(scratch_);
   return draw();
 }
 
 int32_t Sampler::sample(std::span<const float> logits) {
-  if (full_draws_ > 0) --full_draws_;
   filter_into(logits, scratch_);
   return draw();
 }

@@ -47,10 +47,7 @@ class Sampler {
   // (bias <= 0, repeat penalty >= 1, frequency and presence penalties >= 0) adds one candidate
   // for each token it touches, with greedy or top-k; anything that can raise a logit, or a
   // bias or penalty without top-k, or typical-p without top-k, needs every logit. Depends on the
-  // accepted tokens (the penalties' window) and on the last draws: after m top-p or min-p draws
-  // in a row that the candidates left undecided, the next 2^m - 1 draws take every logit (a flat
-  // distribution, as a random-weight model's, would otherwise fetch both each step). Ask before
-  // each step.
+  // accepted tokens (the penalties' window): ask before each step.
   struct TopNeed {
     int32_t k = 0;
     bool mass = false;
@@ -119,8 +116,6 @@ class Sampler {
   std::unordered_map<int32_t, int32_t> counts_;  // occurrences of each token in window_
   std::vector<TokenCandidate> scratch_;          // reused by sample() to avoid a vocab-sized allocation per token
   std::vector<double> weights_;
-  int32_t undecided_ = 0;   // top-p / min-p draws in a row the candidates left undecided (at most 6)
-  int32_t full_draws_ = 0;  // sample() draws before top_needed() asks for candidates again
 };
 
 }  // namespace forge::runtime
