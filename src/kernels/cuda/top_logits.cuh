@@ -7,7 +7,8 @@
 //
 // Blocks of kTopThreads take kTopChunk logits each (kTopPer a thread, in
 // registers), find the k-th largest key among them by radix selection (8
-// bits a pass, a shared histogram) and keep the keys from it up; the block
+// bits a pass, a shared histogram; k 1, greedy: one reduction to the
+// largest key) and keep the keys from it up; the block
 // that finishes last (a ticket counter) does the same over the kept keys
 // (kTopMerge a round), then places each of the k by its rank. Where asked,
 // the row's softmax mass too (model::softmax_mass: the sum of exp(l - m)
@@ -51,6 +52,20 @@ __device__ __forceinline__ unsigned long long top_key(float v, int id) {
     o = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
   }
   return (static_cast<unsigned long long>(o) << 32) | static_cast<uint32_t>(~static_cast<uint32_t>(id));
+}
+
+// The block's reduction of v by op (every thread calls it; all get the result).
+template <class T, class Op>
+__device__ T block_reduce(T v, Op op) {
+  __shared__ T part[kTopThreads / 32];
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+  __syncthreads();  // part free (an earlier call read it)
+  if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = v;
+  __syncthreads();
+  v = part[0];
+  for (int i = 1; i < kTopThreads / 32; ++i) v = op(v, part[i]);
+  return v;
 }
 
 // The k-th largest of the block's keys (kPer a thread; k <= kPer *
@@ -120,6 +135,15 @@ __device__ unsigned long long block_kth_key(const unsigned long long (&key)[kPer
 // left out) into list[0, k), zeros after them. Every thread calls it.
 template <int kPer>
 __device__ void block_top_keys(const unsigned long long (&key)[kPer], int k, unsigned long long* list) {
+  if (k == 1) {  // the largest: one reduction instead of the radix passes
+    unsigned long long m = key[0];
+#pragma unroll
+    for (int j = 1; j < kPer; ++j) m = key[j] > m ? key[j] : m;
+    m = block_reduce(m, [](unsigned long long a, unsigned long long b) { return a > b ? a : b; });
+    if (threadIdx.x == 0) list[0] = m;
+    __syncthreads();
+    return;
+  }
   __shared__ int count;
   const unsigned long long t = block_kth_key<kPer>(key, k);
   if (threadIdx.x == 0) count = 0;
@@ -131,20 +155,6 @@ __device__ void block_top_keys(const unsigned long long (&key)[kPer], int k, uns
   __syncthreads();
   for (int j = count + threadIdx.x; j < k; j += kTopThreads) list[j] = 0ull;
   __syncthreads();
-}
-
-// The block's reduction of v by op (every thread calls it; all get the result).
-template <class T, class Op>
-__device__ T block_reduce(T v, Op op) {
-  __shared__ T part[kTopThreads / 32];
-#pragma unroll
-  for (int off = 16; off > 0; off /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
-  __syncthreads();  // part free (an earlier call read it)
-  if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = v;
-  __syncthreads();
-  v = part[0];
-  for (int i = 1; i < kTopThreads / 32; ++i) v = op(v, part[i]);
-  return v;
 }
 
 // sum over the block's values v of exp(v - m), m their highest (mass.max;
