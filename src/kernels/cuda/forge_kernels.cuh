@@ -1084,12 +1084,17 @@ __global__ void __launch_bounds__(kAttnThreads)
   __syncthreads();
   mx = red_max[0];
   for (int i = 1; i < kAttnThreads / 32; ++i) mx = fmaxf(mx, red_max[i]);
-  // The weighted sum of values: a thread takes two adjacent dims of the
-  // positions part, part + kParts, ... and exponentiates their scores on the
-  // way (each thread of a part the same ones, so each holds its part's sum:
-  // no barrier for the softmax's sum). smollm2-135m Q8_0 tg128 2451 -> 2476
-  // tok/s, smollm2-360m 1968 -> 2007, 1b 1721 -> 1726, against one dim a
-  // thread over exponentials stored first and summed by the block.
+  // The exponentials, then the weighted sum of values: a thread takes two
+  // adjacent dims of the positions part, part + kParts, ... and sums their
+  // exponentials on the way (each thread of a part the same ones, so each
+  // holds its part's sum: no block reduction for the softmax's sum). H100,
+  // tg128, against one dim a thread and the sum reduced by the block (same
+  // call): smollm2-135m Q8_0 2436 -> 2459 tok/s, 1b Q8_0 1716-1721 ->
+  // 1726-1729, 3b Q8_0 581 -> 581, 3b Q4_0 778-784 -> 776-777; with each
+  // thread exponentiating its positions itself instead (no barrier): 3b
+  // Q8_0 576, Q4_0 768-774.
+  for (int j = threadIdx.x; j < len; j += kAttnThreads) smem[j] = expf(smem[j] - mx);
+  __syncthreads();
   const int d2 = threadIdx.x % kPairs, part = threadIdx.x / kPairs;
   if (part < kParts) {
     // The cache's positions (the loads unrolled: they do not wait for each
@@ -1099,7 +1104,7 @@ __global__ void __launch_bounds__(kAttnThreads)
     int j = part;
 #pragma unroll 4
     for (; j < ahead; j += kParts) {  // copied already
-      const float e = expf(smem[j] - mx);
+      const float e = smem[j];
       sum += e;
       o0 += e * kv_load(vtile + j * HDV + 2 * d2);
       o1 += e * kv_load(vtile + j * HDV + 2 * d2 + 1);
@@ -1107,13 +1112,13 @@ __global__ void __launch_bounds__(kAttnThreads)
 #pragma unroll 4
     for (; j < cached; j += kParts) {
       const KvT* vr = v_cache + static_cast<size_t>(start + j) * kVW + kvh * HDV + 2 * d2;
-      const float e = expf(smem[j] - mx);
+      const float e = smem[j];
       sum += e;
       o0 += e * kv_load(vr);
       o1 += e * kv_load(vr + 1);
     }
     if (rk.k && (len - 1) % kParts == part) {
-      const float e = expf(smem[len - 1] - mx);
+      const float e = smem[len - 1];
       sum += e;
       o0 += e * v_now[2 * d2];
       o1 += e * v_now[2 * d2 + 1];
