@@ -13,8 +13,8 @@
 // on every platform, up to last-ulp differences of the C library's exp/log.
 #pragma once
 
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <random>

@@ -7,13 +7,13 @@
 //
 // Blocks of kTopThreads take kTopChunk logits each (kTopPer a thread, in
 // registers), find the k-th largest key among them by radix selection (8
-// bits a pass, a shared histogram; k 1, greedy: one reduction to the
-// largest key) and keep the keys from it up; the block
-// that finishes last (a ticket counter) does the same over the kept keys
-// (kTopMerge a round), then places each of the k by its rank. Where asked,
-// the row's softmax mass too (model::softmax_mass: the sum of exp(l - m)
-// over every logit, m the highest, in double): each block its highest
-// logit and its sum below it, the last block the sum of theirs, rescaled.
+// bits a pass, a shared histogram; k 1, greedy: one reduction to the largest
+// key) and keep the keys from it up; the block that finishes last (a ticket
+// counter) does the same over the kept keys (kTopMerge a round), then places
+// each of the k by its rank. Where asked, the row's softmax mass too
+// (model::softmax_mass: the sum of exp(l - m) over every logit, m the
+// highest, in double): each block its highest logit and its sum below it,
+// the last block the sum of theirs, rescaled.
 #pragma once
 
 #include <cuda_runtime.h>
