@@ -239,6 +239,25 @@ TEST_F(ServerApi, SeedReproducible) {
   EXPECT_EQ(n1.json["usage"]["completion_tokens"], 48);
 }
 
+// Samplers that draw from the highest logits alone (Sampler::top_needed: top-p or min-p without
+// top-k, where the widest settings take the whole row on some steps; penalties with top-k) give
+// the tokens of the path over every logit, which a request for log-probabilities takes.
+TEST_F(ServerApi, SamplersOnTheHighestLogitsEqualAllLogits) {
+  for (const json& extra : {json{{"top_k", 0}, {"top_p", 0.9}}, json{{"top_k", 0}, {"top_p", 0.9999}, {"min_p", 0.0}},
+                            json{{"top_k", 0}, {"top_p", 1.0}, {"min_p", 0.0001}},
+                            json{{"top_k", 20}, {"presence_penalty", 0.8}, {"frequency_penalty", 0.3}}}) {
+    json req = {{"prompt", "The little dog"}, {"max_tokens", 40}, {"temperature", 1.0}, {"seed", 5}};
+    req.update(extra);
+    auto top = http_post(port(), "/v1/completions", req);
+    req["logprobs"] = 0;
+    auto all = http_post(port(), "/v1/completions", req);
+    ASSERT_EQ(top.status, 200) << top.body;
+    ASSERT_EQ(all.status, 200) << all.body;
+    EXPECT_EQ(top.json["choices"][0]["text"], all.json["choices"][0]["text"]) << extra.dump();
+    EXPECT_EQ(top.json["usage"]["completion_tokens"], all.json["usage"]["completion_tokens"]) << extra.dump();
+  }
+}
+
 TEST_F(ServerApi, ChatLogprobs) {
   json req = {{"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
               {"max_tokens", 8},
