@@ -12,9 +12,12 @@
 #include "runtime/generate.h"
 #include "runtime/loaded_model.h"
 #include "runtime/sampler.h"
+#include "sampler_test_util.h"
 
 namespace forge::runtime {
 namespace {
+
+using test::seeded;
 
 const std::string kStories = std::string(FORGE_DATA_DIR) + "/models/stories260K/stories260K.gguf";
 constexpr int kTokens = 60;
@@ -88,21 +91,11 @@ class GenerateTop : public ::testing::Test {
   const std::vector<int32_t> prompt_ = {1, 15, 200, 42};
 };
 
-SamplingParams params(float temperature, int top_k, float top_p, float min_p) {
-  SamplingParams p;
-  p.seed = 7;
-  p.temperature = temperature;
-  p.top_k = top_k;
-  p.top_p = top_p;
-  p.min_p = min_p;
-  return p;
-}
-
 TEST_F(GenerateTop, TopPAndMinPWithoutTopK) {
   int rows = 0;
-  for (const SamplingParams& p : {params(1.0f, 0, 0.9f, 0.0f), params(0.8f, 0, 0.95f, 0.05f),
-                                  params(1.0f, 0, 1.0f, 0.1f), params(1.3f, 0, 0.6f, 0.0f),
-                                  params(1.0f, 0, 0.9999f, 0.0f), params(1.0f, 0, 1.0f, 0.0001f)}) {
+  for (const SamplingParams& p : {seeded(1.0f, 0, 0.9f, 0.0f), seeded(0.8f, 0, 0.95f, 0.05f),
+                                  seeded(1.0f, 0, 1.0f, 0.1f), seeded(1.3f, 0, 0.6f, 0.0f),
+                                  seeded(1.0f, 0, 0.9999f, 0.0f), seeded(1.0f, 0, 1.0f, 0.0001f)}) {
     SCOPED_TRACE("top-p " + std::to_string(p.top_p) + ", min-p " + std::to_string(p.min_p));
     Counting c(*interp_);
     EXPECT_EQ(generated(c, p), plain_loop(p));
@@ -114,7 +107,7 @@ TEST_F(GenerateTop, TopPAndMinPWithoutTopK) {
 }
 
 TEST_F(GenerateTop, PenaltiesWithTopKAndGreedy) {
-  SamplingParams p = params(1.0f, 40, 0.95f, 0.05f);
+  SamplingParams p = seeded(1.0f, 40, 0.95f, 0.05f);
   p.repeat_penalty = 1.3f;
   p.presence_penalty = 0.5f;
   p.frequency_penalty = 0.2f;

@@ -24,6 +24,17 @@ inline SamplingParams plain_params() {
   return p;
 }
 
+// plain_params() with the truncation filters and the temperature given (seed 1234).
+inline SamplingParams seeded(float temperature, int top_k, float top_p, float min_p, float typical_p = 1.0f) {
+  SamplingParams p = plain_params();
+  p.temperature = temperature;
+  p.top_k = top_k;
+  p.top_p = top_p;
+  p.min_p = min_p;
+  p.typical_p = typical_p;
+  return p;
+}
+
 // Logits whose softmax is exactly the given probabilities (up to float rounding).
 inline std::vector<float> logits_of(const std::vector<double>& probs) {
   std::vector<float> out;

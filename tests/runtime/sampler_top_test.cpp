@@ -18,7 +18,7 @@
 namespace forge::runtime {
 namespace {
 
-using test::plain_params;
+using test::seeded;
 
 // Logits with what breaks careless selection: ties (values on a coarse grid), both zeros,
 // and (with `banned`) a share of -infinity.
@@ -93,17 +93,6 @@ int expect_same_draws(const SamplingParams& p, int vocab, double banned, int dra
   std::mt19937 rng(7);
   return expect_same_draws(p, vocab, draws,
                            [&](int, const std::vector<int32_t>&) { return rough_logits(rng, vocab, banned); });
-}
-
-SamplingParams seeded(float temperature, int top_k, float top_p, float min_p, float typical_p) {
-  SamplingParams p = plain_params();
-  p.seed = 1234;
-  p.temperature = temperature;
-  p.top_k = top_k;
-  p.top_p = top_p;
-  p.min_p = min_p;
-  p.typical_p = typical_p;
-  return p;
 }
 
 TEST(SamplerTop, TopNeeded) {
