@@ -3,7 +3,6 @@
 // type for every tensor, the same bytes, and no worse RMSE.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -26,11 +25,7 @@ const std::string kData = FORGE_DATA_DIR;
 const std::string kLlamaK = kData + "/fixtures/llama-k";
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("forge_cli_quantize_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
+  static const fs::path dir = testing::scratch_dir("cli_quantize");
   return dir;
 }
 

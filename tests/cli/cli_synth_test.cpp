@@ -4,8 +4,6 @@
 // outputs that `forge run` loads and runs.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -26,11 +24,7 @@ using testing::run_command;
 const std::string kData = FORGE_DATA_DIR;
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("forge_cli_synth_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
+  static const fs::path dir = testing::scratch_dir("cli_synth");
   return dir;
 }
 

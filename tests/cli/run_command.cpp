@@ -3,9 +3,12 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <vector>
 
 namespace forge::testing {
 
@@ -29,6 +32,22 @@ CommandResult run_command(const std::string& command) {
   std::filesystem::remove(out_path);
   std::filesystem::remove(err_path);
   return r;
+}
+
+std::filesystem::path scratch_dir(const std::string& name) {
+  // Removes the directories made here when the process exits.
+  struct Made {
+    std::vector<std::filesystem::path> dirs;
+    ~Made() {
+      std::error_code ec;
+      for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+    }
+  };
+  static Made made;
+  std::string pattern = (std::filesystem::temp_directory_path() / ("forge_" + name + "_XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot make a directory like " + pattern);
+  made.dirs.emplace_back(pattern);
+  return pattern;
 }
 
 std::string forge_bin() { return shell_quote(FORGE_BIN); }
