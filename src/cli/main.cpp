@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       "  forge run -m model.gguf -p \"Once upon a time\"   generate text\n"
       "  forge logits -m model.gguf --tokens 1,2,3      the logits at each position\n"
       "  forge chat -m model.gguf                        talk to it\n"
+      "  forge perplexity -m model.gguf -f text.txt      how well it predicts a text\n"
       "  forge serve -m model.gguf --port 8080           OpenAI-compatible server and chat page\n"
       "  forge compile -m model.gguf --target cpu -o out/    a program made for this one model\n\n"
       "Every command has --help. --model takes a .gguf file or a Hugging Face folder.\n",
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   forge::cli::add_run_command(app, exit_code);
   forge::cli::add_logits_command(app, exit_code);
   forge::cli::add_bench_command(app, exit_code);
+  forge::cli::add_perplexity_command(app, exit_code);
   forge::cli::add_chat_command(app, exit_code);
   forge::cli::add_tokenize_commands(app, exit_code);
   forge::cli::add_serve_command(app, exit_code);
