@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       "  forge info model.gguf --tensors     every tensor with its type, shape and offset\n"
       "  forge run -m model.gguf -p \"Once upon a time\"   generate text\n"
       "  forge logits -m model.gguf --tokens 1,2,3      the logits at each position\n"
+      "  forge speculative -m big.gguf --draft small.gguf -p \"Once\"   the same text, a draft guessing ahead\n"
       "  forge chat -m model.gguf                        talk to it\n"
       "  forge perplexity -m model.gguf -f text.txt      how well it predicts a text\n"
       "  forge serve -m model.gguf --port 8080           OpenAI-compatible server and chat page\n"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   forge::cli::add_info_command(app, exit_code);
   forge::cli::add_run_command(app, exit_code);
+  forge::cli::add_speculative_command(app, exit_code);
   forge::cli::add_logits_command(app, exit_code);
   forge::cli::add_bench_command(app, exit_code);
   forge::cli::add_perplexity_command(app, exit_code);
