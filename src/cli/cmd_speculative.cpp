@@ -15,7 +15,7 @@ void add_speculative_command(CLI::App& app, int& exit_code) {
     ModelOptions model;
     PromptFlags run;
     std::string draft;
-    int draft_tokens = 8;
+    runtime::SpeculativeOptions spec;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
@@ -23,14 +23,19 @@ void add_speculative_command(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Example:\n"
       "  forge speculative -m llama-3.2-3b.gguf --draft llama-3.2-1b.gguf -p \"Once upon a time\" -n 128\n\n"
-      "The draft model (same vocabulary) proposes --draft-tokens tokens greedily; the target model checks them\n"
-      "in one batched pass and each token is then drawn from the target's logits as `forge run` draws it, so the\n"
-      "text is the one `forge run -m TARGET` writes with the same flags and seed. How many guesses were kept\n"
-      "goes to stderr with the speed figures.");
+      "The draft model (same vocabulary) proposes up to --draft-tokens tokens greedily, while it is sure enough\n"
+      "(--draft-p-min); the target model checks them in one batched pass, and each token is drawn from the\n"
+      "target's logits as `forge run` draws it: the text is the one `forge run -m TARGET` writes with the same\n"
+      "flags and seed. How many guesses were kept goes to stderr with the speed figures.");
   add_model_options(cmd, o->model);
   cmd->add_option("--draft", o->draft, "The draft model: a .gguf file or a Hugging Face folder")->required();
-  cmd->add_option("--draft-tokens", o->draft_tokens, "Tokens the draft guesses a round")
+  cmd->add_option("--draft-tokens", o->spec.draft_tokens, "Tokens the draft guesses a round, at most")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--draft-p-min", o->spec.p_min,
+                  "A round's guesses stop where the draft gives its best token less probability than this "
+                  "(0: always guess --draft-tokens)")
+      ->check(CLI::Range(0.0f, 1.0f))
       ->capture_default_str();
   add_prompt_options(cmd, o->run);
   cmd->callback([o, &exit_code] {
@@ -44,7 +49,7 @@ void add_speculative_command(CLI::App& app, int& exit_code) {
     auto draft = draft_options.load();
     runtime::check_same_vocabulary(target->tokenizer(), draft->tokenizer());
     auto draft_fwd = draft->interpreter(draft_options.interpreter_options());
-    runtime::SpeculativeForward fwd(*target_fwd, *draft_fwd, o->draft_tokens);
+    runtime::SpeculativeForward fwd(*target_fwd, *draft_fwd, o->spec);
     const auto& s = fwd.stats();
     run_prompt(
         o->run, *target, fwd,

@@ -21,10 +21,14 @@ void check_same_vocabulary(const Tokenizer& target, const Tokenizer& draft) {
   }
 }
 
-SpeculativeForward::SpeculativeForward(model::Forward& target, model::Forward& draft, int draft_tokens)
-    : target_(target), draft_(draft), draft_tokens_(draft_tokens) {
-  if (draft_tokens < 1)
-    throw std::invalid_argument("draft tokens must be at least 1, not " + std::to_string(draft_tokens));
+SpeculativeForward::SpeculativeForward(model::Forward& target, model::Forward& draft, const SpeculativeOptions& o)
+    : target_(target), draft_(draft), opts_(o) {
+  if (o.draft_tokens < 1) {
+    throw std::invalid_argument("draft tokens must be at least 1, not " + std::to_string(o.draft_tokens));
+  }
+  if (!(o.p_min >= 0.0f && o.p_min <= 1.0f)) {
+    throw std::invalid_argument("the draft's minimum probability must be in [0, 1], not " + std::to_string(o.p_min));
+  }
   if (target.info().n_vocab != draft.info().n_vocab) {
     throw std::invalid_argument("the draft model computes " + std::to_string(draft.info().n_vocab) +
                                 " logits, the target " + std::to_string(target.info().n_vocab));
@@ -82,21 +86,24 @@ std::span<const float> SpeculativeForward::decode(int32_t token, int pos, int se
 
 std::span<const float> SpeculativeForward::start_round(int32_t token, int pos) {
   const size_t n_vocab = target_.info().n_vocab;
-  // Guesses fill at most the positions the context has left.
-  const int guesses = std::min(draft_tokens_, target_.info().n_ctx - 1 - pos);
+  // Guesses fill at most the positions the context has left, and stop where
+  // the draft is unsure.
+  const int most = std::min(opts_.draft_tokens, target_.info().n_ctx - 1 - pos);
   round_.assign(1, token);
-  if (guesses > 0) {
+  if (most > 0) {
     sync(draft_, draft_held_, pos);
     int32_t next = token;
-    for (int i = 0; i < guesses; ++i) {
+    for (int i = 0; i < most; ++i) {
       const auto logits = draft_.decode(next, pos + i);
       draft_held_.push_back(next);
       model::top_logits(logits, 1, &best_);
+      if (opts_.p_min > 0.0f && 1.0 / model::softmax_mass(logits) < opts_.p_min) break;
       next = best_[0].id;
       round_.push_back(next);
     }
+    const int guesses = static_cast<int>(round_.size()) - 1;
     stats_.drafted += guesses;
-    ++stats_.target_passes;
+    if (guesses > 0) ++stats_.target_passes;
   }
   sync(target_, target_held_, pos);
   const auto rows = target_.prefill(round_, pos, model::Logits::kAll);

@@ -24,6 +24,14 @@ namespace forge::runtime {
 // tokens under the same ids (naming the first that differs).
 void check_same_vocabulary(const Tokenizer& target, const Tokenizer& draft);
 
+struct SpeculativeOptions {
+  int draft_tokens = 8;  // guesses a round, at most (>= 1)
+  // A round's guesses stop at the first the draft gives less probability
+  // than this (0: always draft_tokens), so a draft that does not know does
+  // not cost the target a batch of doomed guesses.
+  float p_min = 0.75f;
+};
+
 struct SpeculativeStats {
   int64_t drafted = 0;        // tokens the draft proposed
   int64_t accepted = 0;       // of them, the ones the caller then chose
@@ -32,9 +40,9 @@ struct SpeculativeStats {
 
 class SpeculativeForward : public model::Forward {
  public:
-  // `draft_tokens` (>= 1) guesses a round. Both models must have the same
-  // vocabulary size and hold the same context (std::invalid_argument).
-  SpeculativeForward(model::Forward& target, model::Forward& draft, int draft_tokens);
+  // Both models must have the same vocabulary size, the draft at least the
+  // target's context (std::invalid_argument, as for a bad option).
+  SpeculativeForward(model::Forward& target, model::Forward& draft, const SpeculativeOptions& o);
 
   const model::ModelInfo& info() const override { return target_.info(); }
   std::span<const float> prefill(std::span<const int32_t> tokens, int pos, model::Logits logits = model::Logits::kLast,
@@ -53,7 +61,7 @@ class SpeculativeForward : public model::Forward {
 
   model::Forward& target_;
   model::Forward& draft_;
-  int draft_tokens_;
+  SpeculativeOptions opts_;
   std::vector<int32_t> history_;      // the caller's tokens, by position
   std::vector<int32_t> target_held_;  // the tokens in the target's cache
   std::vector<int32_t> draft_held_;   // the tokens in the draft's cache

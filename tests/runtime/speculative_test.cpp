@@ -107,6 +107,11 @@ std::vector<SamplingParams> settings() {
 
 const std::vector<int32_t> kPrompt = {1, 15, 200, 42};
 
+// `guesses` a round, however unsure the draft (p_min 0) unless told.
+SpeculativeOptions guessing(int guesses, float p_min = 0.0f) {
+  return {.draft_tokens = guesses, .p_min = p_min};
+}
+
 TEST(Speculative, TokensAreTheTargetsForEveryDraftAndSampler) {
   Models m = load(kStories, 160);
   Spoiled spoiled(*m.draft, 3);
@@ -122,7 +127,7 @@ TEST(Speculative, TokensAreTheTargetsForEveryDraftAndSampler) {
       for (int guesses : {1, 4, 16}) {
         m.target->truncate(0);
         m.draft->truncate(0);
-        SpeculativeForward fwd(*m.target, *draft, guesses);
+        SpeculativeForward fwd(*m.target, *draft, guessing(guesses));
         Sampler s(p, m.target->info().n_vocab);
         Session session(fwd, m.model->tokenizer());
         EXPECT_EQ(generate(session, kPrompt, s, 120).tokens, want) << guesses << " guesses";
@@ -141,6 +146,34 @@ TEST(Speculative, TokensAreTheTargetsForEveryDraftAndSampler) {
             EXPECT_LT(st.accepted, st.drafted - guesses);
           }
         }
+      }
+    }
+  }
+}
+
+// With a minimum probability, an unsure draft stops guessing: the "next id"
+// draft (probability e / (e + 511)) never asks the target to check a guess,
+// the same model sometimes does, and the tokens stay the target's.
+TEST(Speculative, UnsureGuessesAreNotMade) {
+  Models m = load(kStories, 160);
+  Wrong wrong(m.draft->info());
+  for (const SamplingParams& p : {settings()[0], settings()[3]}) {
+    Sampler alone_sampler(p, m.target->info().n_vocab);
+    Session alone(*m.target, m.model->tokenizer());
+    const auto want = generate(alone, kPrompt, alone_sampler, 80).tokens;
+    for (model::Forward* draft : {static_cast<model::Forward*>(&wrong), static_cast<model::Forward*>(m.draft.get())}) {
+      m.target->truncate(0);
+      m.draft->truncate(0);
+      SpeculativeForward fwd(*m.target, *draft, guessing(8, 0.75f));
+      Sampler s(p, m.target->info().n_vocab);
+      Session session(fwd, m.model->tokenizer());
+      EXPECT_EQ(generate(session, kPrompt, s, 80).tokens, want);
+      if (draft == &wrong) {
+        EXPECT_EQ(fwd.stats().drafted, 0);
+        EXPECT_EQ(fwd.stats().target_passes, 0);
+      } else {
+        EXPECT_GT(fwd.stats().drafted, 0);
+        EXPECT_LT(fwd.stats().drafted, 8 * fwd.stats().target_passes);  // some rounds stopped early
       }
     }
   }
@@ -165,7 +198,7 @@ TEST(Speculative, ASecondTurnReusesTheCache) {
   };
   const auto want = two_turns(*m.target);
   m.target->truncate(0);
-  SpeculativeForward fwd(*m.target, spoiled, 6);
+  SpeculativeForward fwd(*m.target, spoiled, guessing(6));
   EXPECT_EQ(two_turns(fwd), want);
 }
 
@@ -178,7 +211,7 @@ TEST(Speculative, UpToAFullContext) {
   const auto want = generate(alone, kPrompt, alone_sampler, -1);
   EXPECT_EQ(want.finish, FinishReason::kContextFull);
   m.target->truncate(0);
-  SpeculativeForward fwd(*m.target, *m.draft, 8);
+  SpeculativeForward fwd(*m.target, *m.draft, guessing(8));
   Sampler s(p, m.target->info().n_vocab);
   Session session(fwd, m.model->tokenizer());
   const auto got = generate(session, kPrompt, s, -1);
@@ -197,7 +230,7 @@ TEST(Speculative, SlidingWindowRing) {
     const auto want = generate(alone, kPrompt, alone_sampler, 50).tokens;
     m.target->truncate(0);
     m.draft->truncate(0);
-    SpeculativeForward fwd(*m.target, spoiled, 5);
+    SpeculativeForward fwd(*m.target, spoiled, guessing(5));
     Sampler s(p, m.target->info().n_vocab);
     Session session(fwd, m.model->tokenizer());
     EXPECT_EQ(generate(session, kPrompt, s, 50).tokens, want);
@@ -208,11 +241,12 @@ TEST(Speculative, SlidingWindowRing) {
 
 TEST(Speculative, ClearErrors) {
   Models m = load(kStories, 64);
-  EXPECT_THROW(SpeculativeForward(*m.target, *m.draft, 0), std::invalid_argument);
+  EXPECT_THROW(SpeculativeForward(*m.target, *m.draft, guessing(0)), std::invalid_argument);
+  EXPECT_THROW(SpeculativeForward(*m.target, *m.draft, guessing(4, 1.5f)), std::invalid_argument);
   model::ModelInfo other = m.target->info();
   other.n_vocab = 10;
   Wrong small(other);
-  EXPECT_THROW(SpeculativeForward(*m.target, small, 4), std::invalid_argument);
+  EXPECT_THROW(SpeculativeForward(*m.target, small, guessing(4)), std::invalid_argument);
   LoadOptions lo;
   lo.model_path = kData + "/fixtures/llama/model-f32.gguf";  // 512 tokens as well, other ones
   const auto fixture = LoadedModel::load(lo);
@@ -224,7 +258,7 @@ TEST(Speculative, ClearErrors) {
         << e.what();
   }
   EXPECT_NO_THROW(check_same_vocabulary(m.model->tokenizer(), m.model->tokenizer()));
-  SpeculativeForward fwd(*m.target, *m.draft, 4);
+  SpeculativeForward fwd(*m.target, *m.draft, guessing(4));
   EXPECT_THROW(fwd.decode(5, 3), std::out_of_range);  // nothing cached yet
 }
 
