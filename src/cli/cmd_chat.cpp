@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/draft_options.h"
 #include "cli/model_options.h"
 #include "runtime/chat_format.h"
 #include "runtime/sampler.h"
@@ -37,6 +38,7 @@ void add_chat_command(CLI::App& app, int& exit_code) {
   struct Options {
     ModelOptions model;
     SamplingFlags sampling;
+    DraftFlags draft;
     std::string system;
   };
   auto o = std::make_shared<Options>();
@@ -50,13 +52,16 @@ void add_chat_command(CLI::App& app, int& exit_code) {
   add_model_options(cmd, o->model);
   add_sampling_options(cmd, o->sampling);
   cmd->add_option("--system", o->system, "System prompt");
+  add_draft_options(cmd, o->draft, /*required=*/false);
   cmd->callback([o, &exit_code] {
     runtime::SamplingParams params = o->sampling.resolve();
     auto m = o->model.load();
     runtime::ChatFormat format(*m);
     if (format.is_fallback()) std::fprintf(stderr, "note: %s\n", format.fallback_note().c_str());
     auto fwd = m->interpreter(o->model.interpreter_options());
-    runtime::Session session(*fwd, m->tokenizer());
+    std::unique_ptr<Drafted> drafted;
+    if (!o->draft.model.empty()) drafted = std::make_unique<Drafted>(o->draft, o->model, *m, *fwd);
+    runtime::Session session(drafted ? static_cast<model::Forward&>(drafted->forward()) : *fwd, m->tokenizer());
     runtime::Sampler sampler(params, m->spec().n_vocab);
     const bool tty = isatty(STDIN_FILENO);
     std::signal(SIGINT, on_sigint);
@@ -120,6 +125,7 @@ void add_chat_command(CLI::App& app, int& exit_code) {
                    res.prompt_tokens, reused, reused_before, res.tokens.size(),
                    res.tokens.size() / std::max(res.gen_seconds, 1e-9),
                    res.finish == runtime::FinishReason::kCancelled ? "; stopped" : "");
+      if (drafted) std::fprintf(stderr, "(%s, this session)\n", drafted->summary().c_str());
     }
     exit_code = 0;
   });

@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/draft_options.h"
 #include "cli/model_options.h"
 #include "cli/prompt_run.h"
-#include "runtime/speculative.h"
 
 namespace forge::cli {
 
@@ -14,8 +14,7 @@ void add_speculative_command(CLI::App& app, int& exit_code) {
   struct Options {
     ModelOptions model;
     PromptFlags run;
-    std::string draft;
-    runtime::SpeculativeOptions spec;
+    DraftFlags draft;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
@@ -26,41 +25,22 @@ void add_speculative_command(CLI::App& app, int& exit_code) {
       "The draft model (same vocabulary) proposes up to --draft-tokens tokens greedily, while it is sure enough\n"
       "(--draft-p-min); the target model checks them in one batched pass, and each token is drawn from the\n"
       "target's logits as `forge run` draws it: the text is the one `forge run -m TARGET` writes with the same\n"
-      "flags and seed. How many guesses were kept goes to stderr with the speed figures.");
+      "flags and seed. How many guesses were kept goes to stderr with the speed figures. `forge chat` takes\n"
+      "--draft as well.");
   add_model_options(cmd, o->model);
-  cmd->add_option("--draft", o->draft, "The draft model: a .gguf file or a Hugging Face folder")->required();
-  cmd->add_option("--draft-tokens", o->spec.draft_tokens, "Tokens the draft guesses a round, at most")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  cmd->add_option("--draft-p-min", o->spec.p_min,
-                  "A round's guesses stop where the draft gives its best token less probability than this "
-                  "(0: always guess --draft-tokens)")
-      ->check(CLI::Range(0.0f, 1.0f))
-      ->capture_default_str();
+  add_draft_options(cmd, o->draft, /*required=*/true);
   add_prompt_options(cmd, o->run);
   cmd->callback([o, &exit_code] {
     auto target = o->model.load();
     auto target_fwd = target->interpreter(o->model.interpreter_options());
-    ModelOptions draft_options;  // the draft's own file and vocabulary; adapters are the target's
-    draft_options.model = o->draft;
-    draft_options.threads = o->model.threads;
-    draft_options.kv_f32 = o->model.kv_f32;
-    draft_options.ctx = target_fwd->info().n_ctx;
-    auto draft = draft_options.load();
-    runtime::check_same_vocabulary(target->tokenizer(), draft->tokenizer());
-    auto draft_fwd = draft->interpreter(draft_options.interpreter_options());
-    runtime::SpeculativeForward fwd(*target_fwd, *draft_fwd, o->spec);
-    const auto& s = fwd.stats();
+    Drafted drafted(o->draft, o->model, *target, *target_fwd);
+    const auto& s = drafted.forward().stats();
     run_prompt(
-        o->run, *target, fwd,
+        o->run, *target, drafted.forward(),
         [&](nlohmann::json& j) {
           j["speculative"] = {{"drafted", s.drafted}, {"accepted", s.accepted}, {"target_passes", s.target_passes}};
         },
-        [&] {
-          std::fprintf(stderr, "speculative: the draft guessed %lld tokens in %lld rounds, %lld kept (%.1f%%)\n",
-                       static_cast<long long>(s.drafted), static_cast<long long>(s.target_passes),
-                       static_cast<long long>(s.accepted), s.drafted > 0 ? 100.0 * s.accepted / s.drafted : 0.0);
-        });
+        [&] { std::fprintf(stderr, "%s\n", drafted.summary().c_str()); });
     exit_code = 0;
   });
 }

@@ -3,8 +3,10 @@
 // continuation, seeded sampling writes what `forge run` writes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "nlohmann/json.hpp"
 #include "run_command.h"
@@ -71,6 +73,23 @@ TEST(CliSpeculative, SampledTextIsForgeRunsWithTheSameSeed) {
   const auto r = run_command(speculative("-p 'Once' -n 20 --greedy"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("speculative: the draft guessed "), std::string::npos) << r.err;
+}
+
+// `forge chat --draft`: the replies of a conversation (the cache kept across
+// turns, then reset) are those of `forge chat` alone with the same seed.
+TEST(CliSpeculative, ChatWithADraftSaysWhatChatAloneSays) {
+  const std::string input = "printf 'Tell me a story\\nAnd another one\\n/reset\\nOnce more\\n' | ";
+  const std::string chat = forge_bin() + " chat -m " + shell_quote(kStories) + " --seed 4 --temp 0.9 -n 40 -t 1";
+  const auto alone = run_command(input + chat);
+  const auto drafted = run_command(input + chat + " --draft " + shell_quote(draft_model()));
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  ASSERT_EQ(drafted.exit_code, 0) << drafted.err;
+  EXPECT_GE(std::count(alone.out.begin(), alone.out.end(), '\n'), 3) << alone.out;
+  EXPECT_EQ(drafted.out, alone.out);
+  // The second turn ran only its new tokens.
+  EXPECT_TRUE(std::regex_search(drafted.err, std::regex(R"(new prompt tokens, [1-9]\d* reused from the cache)")))
+      << drafted.err;
+  EXPECT_NE(drafted.err.find("speculative: the draft guessed "), std::string::npos) << drafted.err;
 }
 
 TEST(CliSpeculative, BadInputIsAClearError) {
