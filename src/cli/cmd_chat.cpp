@@ -60,7 +60,7 @@ void add_chat_command(CLI::App& app, int& exit_code) {
     if (format.is_fallback()) std::fprintf(stderr, "note: %s\n", format.fallback_note().c_str());
     auto fwd = m->interpreter(o->model.interpreter_options());
     std::unique_ptr<Drafted> drafted;
-    if (!o->draft.model.empty()) drafted = std::make_unique<Drafted>(o->draft, o->model, *m, *fwd);
+    if (!o->draft.model.empty()) drafted = std::make_unique<Drafted>(o->draft, o->model, m->tokenizer(), *fwd);
     runtime::Session session(drafted ? static_cast<model::Forward&>(drafted->forward()) : *fwd, m->tokenizer());
     runtime::Sampler sampler(params, m->spec().n_vocab);
     const bool tty = isatty(STDIN_FILENO);

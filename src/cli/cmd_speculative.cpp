@@ -33,7 +33,7 @@ void add_speculative_command(CLI::App& app, int& exit_code) {
   cmd->callback([o, &exit_code] {
     auto target = o->model.load();
     auto target_fwd = target->interpreter(o->model.interpreter_options());
-    Drafted drafted(o->draft, o->model, *target, *target_fwd);
+    Drafted drafted(o->draft, o->model, target->tokenizer(), *target_fwd);
     const auto& s = drafted.forward().stats();
     run_prompt(
         o->run, *target, drafted.forward(),

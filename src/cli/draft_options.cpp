@@ -17,7 +17,7 @@ void add_draft_options(CLI::App* cmd, DraftFlags& f, bool required) {
       ->capture_default_str();
 }
 
-Drafted::Drafted(const DraftFlags& f, const ModelOptions& target_options, const runtime::LoadedModel& target,
+Drafted::Drafted(const DraftFlags& f, const ModelOptions& target_options, const Tokenizer& target_tokenizer,
                  model::Forward& target_fwd) {
   ModelOptions o;  // the draft's own file and vocabulary; adapters and overrides are the target's
   o.model = f.model;
@@ -25,7 +25,7 @@ Drafted::Drafted(const DraftFlags& f, const ModelOptions& target_options, const 
   o.kv_f32 = target_options.kv_f32;
   o.ctx = target_fwd.info().n_ctx;
   model_ = o.load();
-  runtime::check_same_vocabulary(target.tokenizer(), model_->tokenizer());
+  runtime::check_same_vocabulary(target_tokenizer, model_->tokenizer());
   draft_ = model_->interpreter(o.interpreter_options());
   fwd_ = std::make_unique<runtime::SpeculativeForward>(target_fwd, *draft_, f.spec);
 }

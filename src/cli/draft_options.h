@@ -25,7 +25,7 @@ class Drafted {
   // Loads f.model with the target's threads and cache type, holding the
   // target's context, and checks that its vocabulary is the target's
   // (std::invalid_argument).
-  Drafted(const DraftFlags& f, const ModelOptions& target_options, const runtime::LoadedModel& target,
+  Drafted(const DraftFlags& f, const ModelOptions& target_options, const Tokenizer& target_tokenizer,
           model::Forward& target_fwd);
   runtime::SpeculativeForward& forward() { return *fwd_; }
   // "speculative: the draft guessed ... tokens in ... rounds, ... kept (...%)"

@@ -136,6 +136,46 @@ TEST(ServeCli, GreedyOverHttpEqualsForgeRun) {
   EXPECT_NE(s.err().find("stopped"), std::string::npos) << s.err();
 }
 
+// --draft (stories260K's own Q4_0 quantization guessing ahead): sampled
+// replies are `forge run`'s with the same seed; a draft of another
+// vocabulary, or more than one slot, is refused.
+TEST(ServeCli, DraftGivesForgeRunsReplies) {
+  const std::string draft =
+      std::filesystem::temp_directory_path() / ("forge-serve-draft-" + std::to_string(::getpid()) + ".gguf");
+  std::filesystem::remove(draft);
+  run_capture(forge_bin() + " quantize " + testing::kStoriesPath + " " + draft + " --type Q4_0 2>/dev/null");
+  ASSERT_TRUE(std::filesystem::exists(draft));
+  {
+    ServeProcess s({"-m", testing::kStoriesPath, "--draft", draft, "--port", "0", "-t", "1"});
+    const int port = s.port();
+    ASSERT_GT(port, 0) << s.err();
+    for (int seed : {5, 6}) {
+      const json run = json::parse(run_capture(forge_bin() + " run -m " + testing::kStoriesPath +
+                                               " -p 'Once upon a time' --temp 0.9 -n 40 --json -t 1 --seed " +
+                                               std::to_string(seed) + " 2>/dev/null"));
+      auto r = testing::http_post(port, "/v1/completions",
+                                  json{{"prompt", "Once upon a time"},
+                                       {"max_tokens", 40},
+                                       {"temperature", 0.9},
+                                       {"seed", seed},
+                                       {"return_tokens", true}});
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.json["choices"][0]["token_ids"], run["tokens"]) << seed;
+    }
+    EXPECT_NE(s.err().find("forge-serve-draft-"), std::string::npos) << s.err();
+    EXPECT_NE(s.err().find(" guesses ahead (at most 8 tokens a round)"), std::string::npos) << s.err();
+    EXPECT_EQ(s.stop(SIGTERM), 0) << s.err();
+  }
+  ServeProcess other({"-m", testing::kStoriesPath, "--draft",
+                      std::string(FORGE_DATA_DIR) + "/fixtures/llama/model-f32.gguf", "--port", "0", "-t", "1"});
+  EXPECT_EQ(other.exit_code(), 1);
+  EXPECT_NE(other.err().find("speculative decoding needs the same vocabulary"), std::string::npos) << other.err();
+  ServeProcess slots({"-m", testing::kStoriesPath, "--draft", draft, "--parallel", "2", "--port", "0"});
+  EXPECT_EQ(slots.exit_code(), 1);
+  EXPECT_NE(slots.err().find("serve it with --parallel 1"), std::string::npos) << slots.err();
+  std::filesystem::remove(draft);
+}
+
 TEST(ServeCli, SigintDuringAStreamExitsCleanly) {
   ServeProcess s({"-m", testing::kStoriesPath, "--port", "0", "-t", "1", "--shutdown-grace", "0"});
   const int port = s.port();
