@@ -34,12 +34,7 @@ void run_prompt(const PromptFlags& f, const runtime::LoadedModel& m, model::Forw
     return true;
   });
   if (f.json) {
-    nlohmann::json j = {{"prompt_tokens", prompt},
-                        {"tokens", res.tokens},
-                        {"text", res.text},
-                        {"finish_reason", runtime::finish_reason_name(res.finish)},
-                        {"prompt_seconds", res.prompt_seconds},
-                        {"generation_seconds", res.gen_seconds}};
+    nlohmann::json j = runtime::result_json(prompt, res);
     if (add_json) add_json(j);
     std::printf("%s\n", j.dump().c_str());
   } else {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "nlohmann/json.hpp"
 #include "runtime/stop_matcher.h"
 #include "tokenizer/stream_decoder.h"
 
@@ -17,6 +18,15 @@ const char* finish_reason_name(FinishReason r) {
     case FinishReason::kCancelled: return "cancelled";
   }
   return "stop";
+}
+
+nlohmann::json result_json(std::span<const int32_t> prompt, const GenerateResult& r) {
+  return {{"prompt_tokens", std::vector<int32_t>(prompt.begin(), prompt.end())},
+          {"tokens", r.tokens},
+          {"text", r.text},
+          {"finish_reason", finish_reason_name(r.finish)},
+          {"prompt_seconds", r.prompt_seconds},
+          {"generation_seconds", r.gen_seconds}};
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/forward.h"
+#include "nlohmann/json_fwd.hpp"
 #include "runtime/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -34,6 +35,10 @@ struct GenerateResult {
   double gen_seconds = 0;
   FinishReason finish = FinishReason::kStop;
 };
+
+// What `forge run --json` and a compiled program's --json print: the prompt's
+// and the generated token ids, the text, the finish reason and the timings.
+nlohmann::json result_json(std::span<const int32_t> prompt, const GenerateResult& r);
 
 // A model instance with the tokens its KV cache holds, so a new prompt that
 // starts with them (a chat resending its history) only runs the new part.

@@ -195,13 +195,7 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
     std::printf("%s: prompt %d tokens %.1f tok/s, generation %d tokens %.1f tok/s\n", info.name, res.prompt_tokens, pp,
                 n_gen, tg);
   } else if (o.json) {
-    nlohmann::json j = {{"prompt_tokens", prompt},
-                        {"tokens", res.tokens},
-                        {"text", res.text},
-                        {"finish_reason", runtime::finish_reason_name(res.finish)},
-                        {"prompt_seconds", res.prompt_seconds},
-                        {"generation_seconds", res.gen_seconds}};
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", runtime::result_json(prompt, res).dump().c_str());
   } else {
     std::fputc('\n', stdout);
   }
