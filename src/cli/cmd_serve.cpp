@@ -42,7 +42,18 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       if (!note.empty()) std::fprintf(stderr, "forge serve: %s\n", note.c_str());
       s.id = std::filesystem::path(mo.model).filename().string();
       if (!draft.model.empty()) {
-        s.forward = shared_forward(std::make_shared<Drafted>(draft, mo, *s.tokenizer, s.forward));
+        // The target's Forward with a draft guessing ahead, owning what it points into.
+        struct WithDraft {
+          std::shared_ptr<const void> owner;
+          std::shared_ptr<model::Forward> target;
+          std::unique_ptr<Drafted> drafted;
+        };
+        auto w = std::make_shared<WithDraft>();
+        w->owner = s.owner;
+        w->target = s.forward;
+        w->drafted = std::make_unique<Drafted>(draft, mo, *s.tokenizer, *s.forward);
+        s.forward = std::shared_ptr<model::Forward>(w, &w->drafted->forward());
+        s.owner = w;
         std::fprintf(stderr, "forge serve: %s guesses ahead (at most %d tokens a round)\n",
                      std::filesystem::path(draft.model).filename().c_str(), draft.spec.draft_tokens);
       }

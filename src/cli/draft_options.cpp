@@ -30,12 +30,6 @@ Drafted::Drafted(const DraftFlags& f, const ModelOptions& target_options, const 
   fwd_ = std::make_unique<runtime::SpeculativeForward>(target_fwd, *draft_, f.spec);
 }
 
-Drafted::Drafted(const DraftFlags& f, const ModelOptions& target_options, const Tokenizer& target_tokenizer,
-                 std::shared_ptr<model::Forward> target_fwd)
-    : Drafted(f, target_options, target_tokenizer, *target_fwd) {
-  target_ = std::move(target_fwd);
-}
-
 std::string Drafted::summary() const {
   const auto& s = fwd_->stats();
   char line[160];

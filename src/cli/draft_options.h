@@ -27,23 +27,14 @@ class Drafted {
   // (std::invalid_argument).
   Drafted(const DraftFlags& f, const ModelOptions& target_options, const Tokenizer& target_tokenizer,
           model::Forward& target_fwd);
-  // The same, keeping `target_fwd` alive as long as this.
-  Drafted(const DraftFlags& f, const ModelOptions& target_options, const Tokenizer& target_tokenizer,
-          std::shared_ptr<model::Forward> target_fwd);
   runtime::SpeculativeForward& forward() { return *fwd_; }
   // "speculative: the draft guessed ... tokens in ... rounds, ... kept (...%)"
   std::string summary() const;
 
  private:
-  std::shared_ptr<model::Forward> target_;  // the second constructor's
   std::unique_ptr<runtime::LoadedModel> model_;
   std::unique_ptr<model::Forward> draft_;
   std::unique_ptr<runtime::SpeculativeForward> fwd_;
 };
-
-// `d`'s Forward, keeping `d` (and what it keeps) alive.
-inline std::shared_ptr<model::Forward> shared_forward(const std::shared_ptr<Drafted>& d) {
-  return std::shared_ptr<model::Forward>(d, &d->forward());
-}
 
 }  // namespace forge::cli

@@ -121,22 +121,17 @@ std::vector<int32_t> fixture_tokens(const std::string& fixture) {
   return load_json(kFixtures + fixture + "/reference.json")["tokens"].get<std::vector<int32_t>>();
 }
 
-// `forge quantize` of a model file, kept beside the compiled programs as
-// <name>-<type>.gguf (rebuilt when forge is newer).
-std::string quantized_file(const std::string& model, const std::string& name, const std::string& type) {
-  const fs::path out = fs::path(FORGE_COMPILE_TEST_DIR) / "quantized" / (name + "-" + type + ".gguf");
+// `forge quantize` of a fixture's F32 file, kept beside the compiled
+// programs (rebuilt when forge is newer).
+std::string quantized(const std::string& fixture, const std::string& type) {
+  const fs::path out = fs::path(FORGE_COMPILE_TEST_DIR) / "quantized" / (fixture + "-" + type + ".gguf");
   fs::create_directories(out.parent_path());
-  const std::string q = forge_bin() + " quantize " + shell_quote(model) + " " + shell_quote(out.string()) +
-                        " --type " + type;
+  const std::string q = forge_bin() + " quantize " + shell_quote(kFixtures + fixture + "/model-f32.gguf") + " " +
+                        shell_quote(out.string()) + " --type " + type;
   const std::string script = "[ " + shell_quote(out.string()) + " -nt " + shell_quote(FORGE_BIN) + " ] || " + q;
   auto r = run_command("flock " + shell_quote(out.string() + ".lock") + " sh -c " + shell_quote(script));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return out.string();
-}
-
-// The same of a fixture's F32 file.
-std::string quantized(const std::string& fixture, const std::string& type) {
-  return quantized_file(kFixtures + fixture + "/model-f32.gguf", fixture, type);
 }
 
 // Built for this machine (--cpu native: VNNI / AVX-512 kernels where the CPU
@@ -213,32 +208,6 @@ TEST(CompileCpu, Stories260KGreedyMatchesReferenceAndInterpreter) {
     EXPECT_EQ(got["text"], c["generated_text"]);
   }
   check_against_interpreter(kStories, "stories260K", ref["cases"][0]["prompt_tokens"].get<std::vector<int32_t>>());
-}
-
-// --draft: stories260K's own Q4_0, run by the interpreter, guessing ahead of
-// the compiled program: greedy text is still llama.cpp's reference, seeded
-// sampling the program's own.
-TEST(CompileCpu, DraftGuessesAheadOfTheProgram) {
-  const json ref = load_json(kData + "/models/stories260K/reference-greedy.json");
-  const fs::path dir = compiled(kStories, "stories260K");
-  const std::string draft = " --draft " + shell_quote(quantized_file(kStories, "stories260K", "Q4_0"));
-  for (const auto& c : ref["cases"]) {
-    const int n = static_cast<int>(c["generated_tokens"].size());
-    auto r = run_command(program(dir) + " -p " + shell_quote(c["prompt"]) + " --greedy -n " + std::to_string(n) +
-                         " --json -t 1" + draft);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(json::parse(r.out)["tokens"], c["generated_tokens"]) << c["prompt"];
-  }
-  const std::string sampled = program(dir) + " -p 'The little dog' -n 60 --temp 0.9 --seed 5 --json -t 1";
-  auto alone = run_command(sampled);
-  auto with_draft = run_command(sampled + draft);
-  ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  ASSERT_EQ(with_draft.exit_code, 0) << with_draft.err;
-  EXPECT_EQ(json::parse(with_draft.out)["tokens"], json::parse(alone.out)["tokens"]);
-  EXPECT_NE(with_draft.err.find("speculative: the draft guessed "), std::string::npos) << with_draft.err;
-  auto other = run_command(program(dir) + " -p 'Once' --draft " + shell_quote(kFixtures + "llama/model-f32.gguf"));
-  EXPECT_EQ(other.exit_code, 1);
-  EXPECT_NE(other.err.find("speculative decoding needs the same vocabulary"), std::string::npos) << other.err;
 }
 
 TEST(CompileCpu, ExportWeightsWritesWhatCompileWrote) {

@@ -7,11 +7,10 @@
 #include <mutex>
 #include <optional>
 
-#include "cli/draft_options.h"
 #include "cli/model_options.h"
 #include "codegen/cpu/runtime/bundle.h"
-#include "format/gguf_file.h"
 #include "format/mapped_file.h"
+#include "format/gguf_file.h"
 #include "kernels/cpu/kernels.h"
 #include "nlohmann/json.hpp"
 #include "runtime/chat_format.h"
@@ -41,7 +40,6 @@ struct Options {
   bool bench = false;
   bool no_stats = false;
   bool serve = false;
-  cli::DraftFlags draft;
 #ifdef FORGE_COMPILED_SERVER
   cli::ServerFlags server;
 #endif
@@ -101,7 +99,7 @@ TokenizerSource load_tokenizer(const std::string& path) {
 #ifdef FORGE_COMPILED_SERVER
 // --serve: the OpenAI-compatible server (the same as `forge serve`) over this
 // program's model; one sequence, so one slot.
-int serve(const Options& o, std::shared_ptr<model::Forward> fwd, TokenizerSource src, const CompiledModelInfo& info) {
+int serve(const Options& o, std::unique_ptr<model::Forward> fwd, TokenizerSource src, const CompiledModelInfo& info) {
   struct Owned {
     TokenizerSource src;
     runtime::ChatFormat format;
@@ -110,12 +108,13 @@ int serve(const Options& o, std::shared_ptr<model::Forward> fwd, TokenizerSource
   };
   auto owned = std::make_shared<Owned>(std::move(src));
   if (owned->format.is_fallback()) std::fprintf(stderr, "%s\n", owned->format.fallback_note().c_str());
+  std::shared_ptr<model::Forward> shared_fwd = std::move(fwd);
   server::ServerOptions opts = o.server.resolve();
   if (opts.model_id.empty()) opts.model_id = info.name;
-  auto load = [owned, fwd](int) {
+  auto load = [owned, shared_fwd](int) {
     server::ServedModel m;
     m.owner = owned;
-    m.forward = fwd;
+    m.forward = shared_fwd;
     m.tokenizer = &*owned->src.tokenizer;
     Owned* w = owned.get();
     m.chat_prompt = [w](const nlohmann::ordered_json& messages) {
@@ -127,7 +126,7 @@ int serve(const Options& o, std::shared_ptr<model::Forward> fwd, TokenizerSource
   return server::run_server(load, opts);
 }
 #else
-int serve(const Options&, std::shared_ptr<model::Forward>, TokenizerSource, const CompiledModelInfo&) {
+int serve(const Options&, std::unique_ptr<model::Forward>, TokenizerSource, const CompiledModelInfo&) {
   throw std::runtime_error("this program was built without the server (cross-compiled builds have none)");
 }
 #endif
@@ -145,7 +144,7 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
       !o.weights.empty() ? o.weights : (bundled ? std::string("/proc/self/exe") : self_dir() + "/weights.bin");
   if (!fs::exists(weights)) throw std::runtime_error(weights + ": weights file not found");
   runtime::SamplingParams params = o.sampling.resolve();
-  std::shared_ptr<model::Forward> fwd = make_model(weights, o.threads >= 0 ? o.threads : info.default_threads);
+  auto fwd = make_model(weights, o.threads >= 0 ? o.threads : info.default_threads);
   const bool tokenizer_inside = o.tokenizer.empty() && bundled && o.weights.empty();
   const std::string tok_path =
       o.tokenizer.empty() ? (fs::path(weights).parent_path() / "tokenizer.gguf").string() : o.tokenizer;
@@ -156,8 +155,7 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
     auto all = fwd->prefill(ids, 0, model::Logits::kAll);
     const size_t v = static_cast<size_t>(fwd->info().n_vocab);
     nlohmann::json rows = nlohmann::json::array();
-    for (size_t t = 0; t < ids.size(); ++t)
-      rows.push_back(std::vector<float>(all.begin() + t * v, all.begin() + (t + 1) * v));
+    for (size_t t = 0; t < ids.size(); ++t) rows.push_back(std::vector<float>(all.begin() + t * v, all.begin() + (t + 1) * v));
     std::printf("%s\n", nlohmann::json{{"tokens", ids}, {"logits", rows}}.dump().c_str());
     return 0;
   }
@@ -166,17 +164,9 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
     if (!tokenizer_inside) return load_tokenizer(tok_path);
     const BundleTrailer t = *read_bundle_trailer(self.bytes());
     TokenizerSource inside;
-    inside.from_gguf(
-        GgufFile::parse(self.bytes().subspan(t.tokenizer_offset, t.tokenizer_bytes), "embedded tokenizer"));
+    inside.from_gguf(GgufFile::parse(self.bytes().subspan(t.tokenizer_offset, t.tokenizer_bytes), "embedded tokenizer"));
     return inside;
   }();
-  std::shared_ptr<cli::Drafted> drafted;
-  if (!o.draft.model.empty()) {  // an interpreted draft model guessing ahead of this program's
-    cli::ModelOptions draft_options;
-    draft_options.threads = o.threads >= 0 ? o.threads : info.default_threads;
-    drafted = std::make_shared<cli::Drafted>(o.draft, draft_options, *src.tokenizer, fwd);
-    fwd = cli::shared_forward(drafted);
-  }
   if (o.serve) return serve(o, std::move(fwd), std::move(src), info);
   const Tokenizer& tok = *src.tokenizer;
   std::vector<int32_t> prompt;
@@ -213,7 +203,6 @@ int run(const Options& o, const CompiledModelInfo& info, ModelFactory make_model
   if (!o.no_stats && !o.bench) {
     std::fprintf(stderr, "prompt: %d tokens (%.1f tok/s); generation: %d tokens (%.1f tok/s); %s\n", res.prompt_tokens,
                  pp, n_gen, tg, runtime::finish_reason_name(res.finish));
-    if (drafted) std::fprintf(stderr, "%s\n", drafted->summary().c_str());
   }
   return 0;
 }
@@ -232,18 +221,12 @@ int compiled_main(int argc, char** argv, const CompiledModelInfo& info, ModelFac
   app.add_option("-p,--prompt", o.prompt, "The prompt");
   app.add_option("--tokens", o.token_ids, "Token ids (1,2,3) to run instead of a prompt");
   cli::add_sampling_options(&app, o.sampling);
-  app.add_option("-t,--threads", o.threads, "Threads (default: as compiled; 0: physical cores)")
-      ->check(CLI::Range(0, 1024));
-  app.add_flag("--json", o.json,
-               "Print one JSON object at the end: prompt and generated ids, text, finish reason, timings");
+  app.add_option("-t,--threads", o.threads, "Threads (default: as compiled; 0: physical cores)")->check(CLI::Range(0, 1024));
+  app.add_flag("--json", o.json, "Print one JSON object at the end: prompt and generated ids, text, finish reason, timings");
   app.add_flag("--logits", o.logits, "Print the logits of every position of --tokens as JSON and exit");
   app.add_flag("--bench", o.bench, "Generate -n tokens ignoring end-of-text and print prompt and generation speed");
   app.add_flag("--no-stats", o.no_stats, "Do not print speed figures to stderr");
   app.add_flag("--serve", o.serve, "Serve the model over the OpenAI-compatible HTTP API (as `forge serve`)");
-  cli::add_draft_options(app.add_option_group("speculative",
-                                              "A draft model (GGUF or folder, run by Forge's "
-                                              "interpreter) guessing ahead, as `forge speculative`"),
-                         o.draft, /*required=*/false);
 #ifdef FORGE_COMPILED_SERVER
   cli::add_server_options(app.add_option_group("server", "With --serve"), o.server);
 #endif
