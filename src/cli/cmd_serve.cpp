@@ -42,18 +42,16 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       if (!note.empty()) std::fprintf(stderr, "forge serve: %s\n", note.c_str());
       s.id = std::filesystem::path(mo.model).filename().string();
       if (!draft.model.empty()) {
-        // The target's Forward with a draft guessing ahead, owning what it points into.
+        // The draft guessing ahead of the target, which it keeps alive (s.owner,
+        // the loaded model, outlives s.forward).
         struct WithDraft {
-          std::shared_ptr<const void> owner;
           std::shared_ptr<model::Forward> target;
           std::unique_ptr<Drafted> drafted;
         };
         auto w = std::make_shared<WithDraft>();
-        w->owner = s.owner;
         w->target = s.forward;
         w->drafted = std::make_unique<Drafted>(draft, mo, *s.tokenizer, *s.forward);
         s.forward = std::shared_ptr<model::Forward>(w, &w->drafted->forward());
-        s.owner = w;
         std::fprintf(stderr, "forge serve: %s guesses ahead (at most %d tokens a round)\n",
                      std::filesystem::path(draft.model).filename().c_str(), draft.spec.draft_tokens);
       }

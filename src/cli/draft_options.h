@@ -1,6 +1,6 @@
 // --draft, --draft-tokens and --draft-p-min: speculative decoding
-// (runtime/speculative.h) for the commands that generate (`forge
-// speculative`, `forge chat`).
+// (runtime/speculative.h) for `forge speculative`, `forge chat` and
+// `forge serve`.
 #pragma once
 
 #include <CLI/CLI.hpp>
